@@ -1,0 +1,438 @@
+"""VoxelRearrangement: a coarse or defective skull segmentation in, a smooth high-resolution
+skull and a cranial implant out, as segmentations and watertight models ready for 3D printing.
+
+Module (metadata, sample data), parameter node, Widget (thin Qt glue), Logic (nodes in, nodes
+out) and Test (Slicer self-test). The Logic's body lives in ``VoxelRearrangementLogicCore``
+(no Qt, tested headless on slicer-core); the heavy work runs in a background process, the
+Lib's command line (``VoxelRearrangementLib``) started with PythonSlicer.
+"""
+import logging
+import os
+import shutil
+from typing import Annotated, Optional
+
+import qt
+import slicer
+import vtk
+from slicer import vtkMRMLModelNode, vtkMRMLSegmentationNode
+from slicer.i18n import tr as _
+from slicer.i18n import translate
+from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
+from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoadableModuleLogic,
+                                           ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
+from slicer.util import VTKObservationMixin
+
+from VoxelRearrangementLib.errors import Cancelled, VoxelRearrangementError
+from VoxelRearrangementLogicCore.logic import SAMPLE_DIR, LogicCore
+from VoxelRearrangementLogicCore.pipeline import METHODS, MODES
+from VoxelRearrangementLogicCore.worker import WorkerEnvironment
+
+MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
+TORCH_REQUIREMENT = "==2.13.0"
+POLL_INTERVAL_MS = 100
+
+
+#
+# VoxelRearrangement
+#
+
+
+class VoxelRearrangement(ScriptedLoadableModule):
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = _("Voxel Rearrangement")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Segmentation")]
+        self.parent.dependencies = []
+        self.parent.contributors = ["VoxelRearrangement developers"]
+        self.parent.helpText = _("""
+Turns a skull segmentation into a smooth high-resolution skull and a cranial implant for 3D
+printing.<br>
+<b>Inputs</b>: a segmentation and its skull segment, either the <i>defective skull at full
+resolution</i> (mode "complete": the skull is completed, refined and the implant designed) or an
+already <i>coarse complete skull</i> (mode "refine": it is only brought to high resolution).
+The template methods learn from template skulls: by default the bundled tables built from SkullFix
+training skulls, or any high-resolution skull segmentation in the scene.<br>
+<b>Methods</b>: hash (lookup of 3x3x3 neighbourhood codes built from the template), kdtree
+(nearest neighbours of PCA features), and the baselines nearest, trilinear, median and gaussian.<br>
+<b>Outputs</b>: completed-skull and implant segmentations and watertight skull and implant models
+in one folder; "Export for 3D printing" writes them as STL (LPS millimetres) with a
+printability report.<br>
+<b>Limits</b>: research software, not a medical device; the completion model was trained on
+SkullFix vault defects; check every implant before use.
+See <a href="https://github.com/VoxelRearrangement/VoxelRearrangement">the project page</a>.
+""")
+        self.parent.acknowledgementText = _("""
+Method: J. Li, A. Pepe, C. Gsaxner, Y. Jin, J. Egger, "Learning to Rearrange Voxels in Binary
+Segmentation Masks for Smooth Manifold Triangulation", 2021.<br>
+Bundled sample skulls and trained weights are derived from SkullFix (AutoImplant 2020; from the
+CQ500 collection) and distributed under CC BY-NC-SA 4.0: Kodym O., Li J., Pepe A., et al.,
+"SkullBreak / SkullFix - Dataset for automatic cranial implant design and a benchmark for
+volumetric shape learning tasks", Data in Brief 35:106902, 2021.
+""")
+        slicer.app.connect("startupCompleted()", registerSampleData)
+
+
+def registerSampleData():
+    """Register the bundled sample (loaded from the extension's own files, no download)."""
+    import SampleData
+
+    iconsPath = os.path.join(MODULE_DIR, "Resources", "Icons")
+    for sampleName, stems, thumbnail in (
+            ("SkullFix069Coarse", ["skull069_coarse"], "SkullFix069Coarse.png"),
+            ("SkullFix069Defective", ["skull069_defective"], "SkullFix069Defective.png"),
+            ("SkullFixTemplate005", ["template005"], "SkullFixTemplate005.png")):
+        SampleData.SampleDataLogic.registerCustomSampleDataSource(
+            category="VoxelRearrangement",
+            sampleName=sampleName,
+            thumbnailFileName=os.path.join(iconsPath, thumbnail),
+            uris=[qt.QUrl.fromLocalFile(str(SAMPLE_DIR / f"{stem}.nrrd")).toString() for stem in stems],
+            fileNames=[f"{stem}.nrrd" for stem in stems],
+            nodeNames=stems,
+            loadFileTypes=["SegmentationFile"] * len(stems),
+        )
+
+
+#
+# Parameter node
+#
+
+
+@parameterNodeWrapper
+class VoxelRearrangementParameterNode:
+    """Inputs, options and outputs of the module panel (saved with the scene).
+
+    inputSegmentation/inputSegmentId - the skull segment (defective, or coarse in refine mode).
+    mode - "complete" (defective skull at full resolution) or "refine" (coarse skull).
+    templateSegmentation - template skull; None uses the bundled SkullFix vote tables.
+    method - refinement method; hammingRadius, workers - synthesis options.
+    smoothing - mesh smoothing factor (0..1); openingMm - implant clean-up (mm).
+    device - where the learned parts run.
+    skullSegmentation, implantSegmentation, skullModel, implantModel - the last outputs.
+    """
+
+    inputSegmentation: vtkMRMLSegmentationNode
+    inputSegmentId: str = ""
+    mode: Annotated[str, Choice(list(MODES))] = "complete"
+    templateSegmentation: vtkMRMLSegmentationNode
+    method: Annotated[str, Choice(list(METHODS))] = "hash"
+    hammingRadius: Annotated[int, WithinRange(0, 6)] = 2
+    workers: Annotated[int, WithinRange(1, 64)] = max(1, min(8, os.cpu_count() or 1))
+    smoothing: Annotated[float, WithinRange(0.0, 1.0)] = 0.5
+    openingMm: Annotated[float, WithinRange(0.0, 10.0)] = 1.0
+    device: Annotated[str, Choice(["cpu", "cuda"])] = "cpu"
+    skullSegmentation: vtkMRMLSegmentationNode
+    implantSegmentation: vtkMRMLSegmentationNode
+    skullModel: vtkMRMLModelNode
+    implantModel: vtkMRMLModelNode
+
+
+#
+# VoxelRearrangementWidget
+#
+
+
+class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    def __init__(self, parent=None) -> None:
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+        self._job = None
+
+    def setup(self) -> None:
+        ScriptedLoadableModuleWidget.setup(self)
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/VoxelRearrangement.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.ui.inputSegmentSelector.setMRMLScene(slicer.mrmlScene)
+
+        self.logic = VoxelRearrangementLogic()
+
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+
+        self.ui.inputSegmentSelector.connect("currentSegmentChanged(QString)", self.onInputSegmentChanged)
+        self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+        self.ui.progressBar.setVisible(False)
+
+        self.initializeParameterNode()
+
+    def cleanup(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+        self.removeObservers()
+
+    def enter(self) -> None:
+        self.initializeParameterNode()
+
+    def exit(self) -> None:
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+
+    def onSceneStartClose(self, caller, event) -> None:
+        if self._job is not None:
+            self._job.cancel()
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event) -> None:
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self) -> None:
+        self.setParameterNode(self.logic.getParameterNode())
+        if not self._parameterNode.inputSegmentation:
+            node = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLSegmentationNode")
+            if node:
+                self._parameterNode.inputSegmentation = node
+
+    def setParameterNode(self, inputParameterNode: Optional[VoxelRearrangementParameterNode]) -> None:
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+        self._parameterNode = inputParameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+            self._updateGui()
+
+    def onInputSegmentChanged(self, segmentId) -> None:
+        if self._parameterNode and self._parameterNode.inputSegmentId != segmentId:
+            self._parameterNode.inputSegmentId = segmentId or ""
+
+    def _updateGui(self, caller=None, event=None) -> None:
+        p = self._parameterNode
+        if p is None:
+            return
+        if self.ui.inputSegmentSelector.currentNode() != p.inputSegmentation:
+            self.ui.inputSegmentSelector.setCurrentNode(p.inputSegmentation)
+        if p.inputSegmentId and self.ui.inputSegmentSelector.currentSegmentID() != p.inputSegmentId:
+            self.ui.inputSegmentSelector.setCurrentSegmentID(p.inputSegmentId)
+        refine = p.mode == "refine"
+        self.ui.openingSliderWidget.enabled = not refine
+        self.ui.deviceComboBox.enabled = not refine or p.method == "learned"
+        self.ui.implantModelSelector.enabled = not refine
+        self.ui.exportButton.enabled = self._job is None and bool(p.skullModel or p.implantModel)
+        if self._job is not None:
+            return
+        reason = self._whyNotReady()
+        self.ui.applyButton.enabled = reason is None
+        self.ui.applyButton.toolTip = reason or _("Run the pipeline in a background process")
+        self.ui.statusLabel.text = reason or _("Ready")
+
+    def _whyNotReady(self) -> Optional[str]:
+        p = self._parameterNode
+        if not p.inputSegmentation:
+            return _("Select the input segmentation")
+        segmentation = p.inputSegmentation.GetSegmentation()
+        if segmentation.GetNumberOfSegments() == 0:
+            return _("The input segmentation has no segments")
+        if not p.inputSegmentId and segmentation.GetNumberOfSegments() > 1:
+            return _("Select the skull segment")
+        if p.templateSegmentation and p.templateSegmentation == p.inputSegmentation:
+            return _("The template must be another skull than the input")
+        return None
+
+    def onApplyButton(self) -> None:
+        if self._job is not None:
+            self.ui.statusLabel.text = _("Cancelling...")
+            self._job.cancel()
+            return
+        p = self._parameterNode
+        with slicer.util.tryWithErrorDisplay(_("Cannot start."), waitCursor=True):
+            refine = p.mode == "refine"
+            self._job = self.logic.startJob(
+                p.inputSegmentation, p.inputSegmentId or None, template=p.templateSegmentation,
+                method=p.method, mode=p.mode, workers=p.workers, hammingRadius=p.hammingRadius,
+                smoothing=p.smoothing, openingMm=None if refine else p.openingMm, device=p.device)
+            self._job.on_progress = self._onProgress
+            self.ui.applyButton.text = _("Cancel")
+            self.ui.applyButton.toolTip = _("Stop the running job; nothing is added to the scene")
+            self.ui.progressBar.setValue(0)
+            self.ui.progressBar.setVisible(True)
+            self.ui.exportButton.enabled = False
+            qt.QTimer.singleShot(POLL_INTERVAL_MS, self._pollJob)
+
+    def _onProgress(self, fraction: float, message: str) -> None:
+        self.ui.progressBar.setValue(int(round(100 * fraction)))
+        self.ui.statusLabel.text = message
+
+    def _pollJob(self) -> None:
+        job = self._job
+        if job is None:
+            return
+        try:
+            finished = job.poll()
+        except Exception as exc:  # poll stores errors; this is a last resort
+            logging.exception("VoxelRearrangement job failed")
+            job.error, finished = exc, True
+        if not finished:
+            qt.QTimer.singleShot(POLL_INTERVAL_MS, self._pollJob)
+            return
+        self._job = None
+        self.ui.applyButton.text = _("Apply")
+        self.ui.progressBar.setVisible(False)
+        if job.result is not None:
+            self._showResult(job.result)
+        elif isinstance(job.error, Cancelled):
+            self.ui.statusLabel.text = _("Cancelled: nothing was added to the scene")
+        else:
+            self.ui.statusLabel.text = _("Failed")
+            slicer.util.errorDisplay(_("Voxel rearrangement failed: {error}").format(error=job.error),
+                                     detailedText="\n".join(job.state.log[-40:]))
+        self._updateGui()
+
+    def _showResult(self, result) -> None:
+        p = self._parameterNode
+        p.skullSegmentation = result.skull_segmentation
+        p.implantSegmentation = result.implant_segmentation
+        p.skullModel = result.skull_model
+        p.implantModel = result.implant_model
+        self.ui.summaryLabel.text = result.summary
+        self.ui.statusLabel.text = _("Done")
+        layoutManager = slicer.app.layoutManager()
+        if layoutManager and layoutManager.threeDWidget(0):
+            layoutManager.threeDWidget(0).threeDView().resetFocalPoint()
+
+    def onExportButton(self) -> None:
+        p = self._parameterNode
+        folder = qt.QFileDialog.getExistingDirectory(
+            slicer.util.mainWindow(), _("Export models for 3D printing"), "")
+        if not folder:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
+            written = self.logic.exportForPrinting([p.skullModel, p.implantModel], folder)
+            self.ui.statusLabel.text = _("Exported {count} files to {folder}").format(
+                count=len(written), folder=folder)
+
+
+#
+# VoxelRearrangementLogic
+#
+
+
+class VoxelRearrangementLogic(ScriptedLoadableModuleLogic, LogicCore):
+    """Scriptable from the Python console, e.g.::
+
+        logic = slicer.util.getModuleLogic("VoxelRearrangement")
+        coarse = logic.loadSample("skull069_coarse")
+        result = logic.process(coarse, mode="refine", method="hash")
+        print(result.summary)
+
+    The pipeline itself is :class:`VoxelRearrangementLogicCore.logic.LogicCore`; this class
+    adds what needs the Slicer application: the scene, PythonSlicer, Slicer's startup
+    environment and temporary folder, and installing PyTorch on demand.
+    """
+
+    def __init__(self) -> None:
+        ScriptedLoadableModuleLogic.__init__(self)
+        LogicCore.__init__(self, slicer.mrmlScene, slicer.app.temporaryPath)
+
+    def getParameterNode(self):
+        return VoxelRearrangementParameterNode(super().getParameterNode())
+
+    def workerEnvironment(self, device: Optional[str] = None) -> WorkerEnvironment:
+        python = shutil.which("PythonSlicer")
+        if not python:
+            raise VoxelRearrangementError("PythonSlicer was not found next to Slicer")
+        extra = {"CUDA_VISIBLE_DEVICES": "-1"} if device == "cpu" else {}
+        return WorkerEnvironment(python=python, env=slicer.util.startupEnvironment(),
+                                 lib_parent=MODULE_DIR, extra_env=extra)
+
+    def ensureTorch(self) -> None:
+        """PyTorch comes from the PyTorch extension, installed only after asking the user."""
+        try:
+            import PyTorchUtils
+        except ModuleNotFoundError:
+            raise VoxelRearrangementError(
+                "this needs the PyTorch extension: install 'PyTorch' from the Extensions Manager")
+        torchLogic = PyTorchUtils.PyTorchUtilsLogic()
+        if torchLogic.torchInstalled():
+            return
+        if torchLogic.installTorch(askConfirmation=True, torchVersionRequirement=TORCH_REQUIREMENT) is None:
+            raise VoxelRearrangementError("PyTorch is required for completion and the learned method")
+
+    def loadSample(self, name: str = "skull069_coarse", scene=None):
+        node = LogicCore.loadSample(self, name, scene)
+        shNode = slicer.mrmlScene.GetSubjectHierarchyNode()
+        if not shNode.GetItemByDataNode(node):
+            shNode.CreateItem(shNode.GetSceneItemID(), node)
+        return node
+
+
+#
+# VoxelRearrangementTest
+#
+
+
+class VoxelRearrangementTest(ScriptedLoadableModuleTest):
+    """Runs inside Slicer (Developer mode > Reload and Test, or ctest): the bundled sample
+    through the whole pipeline, asserting on the created nodes."""
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        self.setUp()
+        self.test_refine_coarse_sample()
+        self.setUp()
+        self.test_bad_input_leaves_scene_unchanged()
+        self.setUp()
+        self.test_complete_defective_sample()
+
+    def _runs(self, command: str) -> bool:
+        import subprocess
+        logic = VoxelRearrangementLogic()
+        env = logic.workerEnvironment("cpu")
+        help = subprocess.run(env.command(["--help"]), env=env.environment(), capture_output=True, text=True)
+        return command in help.stdout
+
+    def test_refine_coarse_sample(self):
+        self.delayDisplay("Refining the coarse sample")
+        logic = VoxelRearrangementLogic()
+        coarse = logic.loadSample("skull069_coarse")
+        before = slicer.mrmlScene.GetNumberOfNodes()
+        result = logic.process(coarse, mode="refine", method="trilinear", device="cpu")
+        self.assertEqual(len(result.nodes), 2)
+        self.assertGreater(slicer.mrmlScene.GetNumberOfNodes(), before)
+        labelmap = result.skull_segmentation.GetBinaryLabelmapInternalRepresentation("skull")
+        self.assertEqual(labelmap.GetDimensions(), (512, 512, 256))
+        self.assertTrue(result.report["skull_watertight"])
+        bounds = [0.0] * 6
+        result.skull_model.GetRASBounds(bounds)
+        self.assertGreater(bounds[1] - bounds[0], 100.0)  # a skull is wider than 10 cm
+        self.delayDisplay("Refine test passed")
+
+    def test_bad_input_leaves_scene_unchanged(self):
+        logic = VoxelRearrangementLogic()
+        empty = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "empty")
+        empty.GetSegmentation().AddEmptySegment("skull")
+        before = slicer.mrmlScene.GetNumberOfNodes()
+        with self.assertRaises(VoxelRearrangementError):
+            logic.process(empty, mode="refine", method="trilinear")
+        self.assertEqual(slicer.mrmlScene.GetNumberOfNodes(), before)
+        self.delayDisplay("Bad-input test passed")
+
+    def test_complete_defective_sample(self):
+        if not self._runs("run"):
+            self.delayDisplay("Skipped the complete pipeline: the worker has no 'run' command yet")
+            return
+        self.delayDisplay("Completing the defective sample")
+        logic = VoxelRearrangementLogic()
+        defective = logic.loadSample("skull069_defective")
+        result = logic.process(defective, mode="complete", method="hash", device="cpu")
+        self.assertEqual(len(result.nodes), 4)
+        self.assertTrue(result.report["skull_watertight"])
+        self.assertTrue(result.report["implant_watertight"])
+        # SkullFix 069's true implant is 50.0 mL; the tolerance allows for the completion model.
+        self.assertGreater(result.report["implant_volume_ml"], 25.0)
+        self.assertLess(result.report["implant_volume_ml"], 100.0)
+        folder = os.path.join(slicer.app.temporaryPath, "VoxelRearrangementExportTest")
+        written = logic.exportForPrinting([result.skull_model, result.implant_model], folder)
+        self.assertEqual(len(written), 3)
+        shutil.rmtree(folder, ignore_errors=True)
+        self.delayDisplay("Complete test passed")

@@ -1,0 +1,113 @@
+"""CLI commands of the synthesis step: ``downsample``, ``refine``, ``build-table``, ``evaluate``."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .errors import VoxelRearrangementError
+from .mask_io import check_writable, mask_format, read_grid, read_mask, write_mask
+from .metrics import evaluate
+from .resample import downsample
+from .resources import DEFAULT_TABLES, resource_path
+from .synthesis import METHODS, TEMPLATE_METHODS, refine
+from .template_tables import StepTables, template_tables
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("downsample", help="make the challenge's 128 x 128 x 64 coarse format")
+    p.add_argument("--input", required=True, help="high-resolution mask (.nrrd, .seg.nrrd, .nii[.gz])")
+    p.add_argument("--output", required=True, help="coarse mask to write")
+    p.add_argument("--segment", help="segment name or ID when the input holds several")
+    p.set_defaults(func=_downsample)
+
+    p = sub.add_parser("refine", help="bring a coarse mask to full resolution")
+    p.add_argument("--coarse", required=True, help="coarse mask (e.g. 128 x 128 x 64)")
+    p.add_argument("--template", action="append", default=[],
+                   help="high-resolution template skull (repeat for several)")
+    p.add_argument("--table", help="prebuilt vote table (.npz from build-table); default for "
+                                   "hash/kdtree without --template: the bundled SkullFix 000-059 table")
+    p.add_argument("--method", choices=METHODS, default="hash")
+    p.add_argument("--output", required=True, help="refined mask to write")
+    p.add_argument("--reference-grid", help="image or mask whose grid is the target "
+                                            "(default: 4x the coarse grid on every axis)")
+    p.add_argument("--workers", type=int, default=1, help="parallel sections (threads)")
+    p.add_argument("--hamming-radius", type=int, default=2)
+    p.add_argument("--offset-bins", type=int, default=4, help="sub-voxel offset classes per axis")
+    p.add_argument("--report", help="write the run report (timings, lookup statistics) as JSON")
+    p.add_argument("--segment", help="segment name or ID of the coarse input")
+    p.set_defaults(func=_refine)
+
+    p = sub.add_parser("build-table", help="learn and save the vote tables of template skulls")
+    p.add_argument("--template", action="append", required=True)
+    p.add_argument("--output", required=True, help=".npz file to write")
+    p.add_argument("--offset-bins", type=int, default=4)
+    p.set_defaults(func=_build_table)
+
+    p = sub.add_parser("evaluate", help="Dice, HD95, ASSD and smoothness against a reference")
+    p.add_argument("--prediction", required=True)
+    p.add_argument("--reference", required=True)
+    p.add_argument("--json", help="also write the metrics to this JSON file")
+    p.add_argument("--no-smoothness", action="store_true", help="skip the surface smoothness")
+    p.set_defaults(func=_evaluate)
+
+
+def _downsample(args) -> int:
+    from .cli import print_progress
+    mask_format(args.output)
+    check_writable(args.output)
+    print_progress(0.0, "reading")
+    mask = read_mask(args.input, args.segment)
+    print_progress(0.3, "downsampling")
+    write_mask(args.output, downsample(mask))
+    print_progress(1.0, "done")
+    return 0
+
+
+def _refine(args) -> int:
+    from .cli import print_progress
+    mask_format(args.output)
+    check_writable(args.output)
+    print_progress(0.0, "reading inputs")
+    coarse = read_mask(args.coarse, args.segment)
+    target = read_grid(args.reference_grid) if args.reference_grid else None
+    templates, tables = [], None
+    if args.method in TEMPLATE_METHODS:
+        if args.table:
+            tables = StepTables.load(args.table)
+        elif not args.template:
+            tables = StepTables.load(resource_path(*DEFAULT_TABLES))
+        templates = list(args.template)
+        if tables is not None and templates:
+            tables = StepTables.merge([tables, template_tables(templates, tables.offset_bins)])
+    result = refine(coarse, args.method, templates, target, tables=tables, workers=args.workers,
+                    hamming_radius=args.hamming_radius, offset_bins=args.offset_bins,
+                    progress=lambda f, m: print_progress(0.1 + 0.8 * f, m))
+    print_progress(0.9, "writing")
+    write_mask(args.output, result.mask)
+    if args.report:
+        Path(args.report).write_text(json.dumps(result.report, indent=2))
+    print_progress(1.0, "done")
+    return 0
+
+
+def _build_table(args) -> int:
+    from .cli import print_progress
+    check_writable(args.output)
+    tables = template_tables(args.template, args.offset_bins, progress=print_progress)
+    tables.save(args.output)
+    print_progress(1.0, f"{tables.n_templates} templates -> {args.output}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    prediction = read_mask(args.prediction)
+    reference = read_mask(args.reference)
+    if not reference.array.any():
+        raise VoxelRearrangementError(f"{args.reference}: the reference mask is empty")
+    metrics = evaluate(prediction, reference, smoothness=not args.no_smoothness)
+    for name, value in metrics.items():
+        print(f"{name}: {value:.4f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2))
+    return 0

@@ -1,0 +1,134 @@
+"""Skull completion with the bundled coarse network (inference).
+
+A defective skull on any grid is brought to the challenge coarse format (128 x 128 x 64,
+:func:`~VoxelRearrangementLib.resample.downsample`, the same path as in training), completed
+by :class:`~VoxelRearrangementLib.completion_model.CompletionUNet`, and returned on the coarse
+grid with its geometry: probabilities (float32, 0..1) and the binary completed skull
+(``probability > 0.5`` or the input bone, which is always kept). torch is imported only
+inside these functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from .errors import VoxelRearrangementError
+from .mask_io import Mask
+from .progress import Stage
+from .resample import downsample
+from .resources import resource_path
+
+#: The bundled weights, relative to the Resources folder (see :mod:`.resources`).
+DEFAULT_WEIGHTS = ("Models", "completion_unet.pt")
+PathLike = Union[str, Path]
+
+
+@dataclass
+class Completion:
+    """Result on the coarse grid: ``probability`` (float32, i, j, k), ``mask`` (completed
+    skull, input bone included) and ``defective`` (the coarse input)."""
+
+    probability: np.ndarray
+    mask: Mask
+    defective: Mask
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error."""
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise VoxelRearrangementError("device 'cuda' requested but no CUDA device is available")
+    if device not in ("cpu", "cuda"):
+        raise VoxelRearrangementError(f"unknown device '{device}' (use auto, cpu or cuda)")
+    return device
+
+
+def load_model(weights: Optional[PathLike] = None, device: str = "cpu"):
+    """The network with the weights of ``weights`` (default: the bundled file), in eval mode.
+
+    Loaded with ``torch.load(weights_only=True)``; a missing, corrupt or foreign file raises
+    :class:`VoxelRearrangementError` naming the file."""
+    import torch
+
+    from .completion_model import new_model
+    from .completion_train import WEIGHTS_FORMAT
+
+    path = Path(weights) if weights is not None else resource_path(*DEFAULT_WEIGHTS)
+    if not path.is_file():
+        raise VoxelRearrangementError(f"{path}: completion weights not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
+            raise ValueError("not a completion weights file")
+        model = new_model(blob["config"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in blob["state_dict"].items()})
+    except Exception as exc:
+        raise VoxelRearrangementError(f"{path}: corrupt or unreadable completion weights ({exc})") from exc
+    return model.to(device).eval()
+
+
+def complete_coarse(coarse: Mask, model) -> np.ndarray:
+    """Probability (float32, same shape) of the complete skull for a coarse defective skull."""
+    import torch
+    if any(n % 16 for n in coarse.array.shape):
+        raise VoxelRearrangementError(
+            f"the coarse skull must have sides divisible by 16, got {coarse.array.shape}")
+    device = next(model.parameters()).device
+    x = torch.from_numpy(np.ascontiguousarray(coarse.array, dtype=np.float32))[None, None].to(device)
+    with torch.inference_mode():
+        prob = torch.sigmoid(model(x))[0, 0].float().cpu().numpy()
+    return prob
+
+
+def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: str = "auto",
+                   model=None, progress: Optional[Callable[[float, str], None]] = None,
+                   cancel: Optional[Callable[[], bool]] = None) -> Completion:
+    """Complete a defective skull (any grid) on its challenge coarse grid (128 x 128 x 64)."""
+    stage = Stage(progress, cancel)
+    if not defective.array.any():
+        raise VoxelRearrangementError("the defective skull is empty")
+    stage.report(0.0, "downsampling to 128 x 128 x 64")
+    coarse = downsample(defective)
+    stage.report(0.4, "loading the completion network")
+    if model is None:
+        model = load_model(weights, resolve_device(device))
+    stage.report(0.5, "completing the skull")
+    prob = complete_coarse(coarse, model)
+    mask = ((prob > 0.5) | coarse.array.astype(bool)).astype(np.uint8)
+    stage.report(1.0, "completed")
+    return Completion(prob, Mask(mask, coarse.ijk_to_lps), coarse)
+
+
+def write_probability(path: PathLike, probability: np.ndarray, ijk_to_lps: np.ndarray) -> Path:
+    """Write a float32 probability map as NRRD (LPS geometry), atomically (temp + rename)."""
+    import os
+    import tempfile
+
+    import nrrd
+
+    path = Path(path)
+    if not path.name.lower().endswith(".nrrd"):
+        raise VoxelRearrangementError(f"{path}: probabilities are written as .nrrd")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise VoxelRearrangementError(f"{path}: the folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".nrrd", dir=folder)
+    os.close(fd)
+    try:
+        nrrd.write(tmp, np.ascontiguousarray(probability, dtype=np.float32),
+                   {"space": "left-posterior-superior", "kinds": ["domain"] * 3,
+                    "space directions": ijk_to_lps[:3, :3].T.copy(),
+                    "space origin": ijk_to_lps[:3, 3].copy(), "encoding": "gzip"},
+                   compression_level=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path

@@ -1,0 +1,123 @@
+"""The scriptable Logic API, without Qt: what ``VoxelRearrangementLogic`` in the module file
+inherits, and what the headless tests drive on ``slicer-core``.
+
+Inside Slicer the subclass supplies the scene (``slicer.mrmlScene``), PythonSlicer as the
+worker's interpreter, Slicer's startup environment, Slicer's temporary folder and the PyTorch
+check; everything else is here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Union
+
+from VoxelRearrangementLib.errors import VoxelRearrangementError
+from VoxelRearrangementLib.mask_io import read_mask
+
+from . import models
+from .pipeline import MODES, PipelineJob, PipelineRequest, PipelineResult
+from .segment_arrays import new_segmentation_node
+from .worker import ProgressCallback, WorkerEnvironment
+
+MODULE_DIR = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = MODULE_DIR / "Resources" / "SampleData"
+#: Bundled samples: file stem -> (segment name, description).
+SAMPLES = {
+    "skull069_defective": ("skull", "SkullFix case 069, defective skull (full resolution)"),
+    "skull069_coarse": ("skull", "SkullFix case 069, coarse complete skull (128 x 128 x 64)"),
+    "skull069_complete": ("skull", "SkullFix case 069, complete skull (ground truth)"),
+    "skull069_implant": ("implant", "SkullFix case 069, implant (ground truth)"),
+    "template005": ("skull", "SkullFix case 005, complete skull (default template)"),
+}
+
+
+class LogicCore:
+    """Nodes in, nodes out. ``scene`` is the MRML scene the input nodes belong to."""
+
+    def __init__(self, scene=None, temp_root: Optional[str] = None) -> None:
+        self.scene = scene
+        self.temp_root = temp_root
+
+    # Overridden inside Slicer -------------------------------------------------------------
+
+    def workerEnvironment(self, device: Optional[str] = None) -> WorkerEnvironment:
+        """How to start the worker (here: this Python, with the Lib's folder on PYTHONPATH)."""
+        extra = {"CUDA_VISIBLE_DEVICES": "-1"} if device == "cpu" else {}
+        return WorkerEnvironment(lib_parent=str(MODULE_DIR), extra_env=extra)
+
+    def ensureTorch(self) -> None:
+        """Make sure the worker can import torch (inside Slicer: ask to install it)."""
+
+    # API ----------------------------------------------------------------------------------
+
+    def startJob(self, inputSegmentation, segmentId: Optional[str] = None,
+                 template: Union[None, object, Sequence[object]] = None, method: str = "hash",
+                 mode: str = "complete", referenceGrid=None, workers: Optional[int] = None,
+                 hammingRadius: Optional[int] = None, smoothing: Optional[float] = None,
+                 openingMm: Optional[float] = None, device: Optional[str] = None,
+                 outputName: Optional[str] = None) -> PipelineJob:
+        """Check the inputs and start the pipeline in a background process; returns the job
+        (poll it, cancel it). Bad inputs raise VoxelRearrangementError before anything starts.
+        See :meth:`process` for the arguments."""
+        templates = list(template) if isinstance(template, (list, tuple)) else [template]
+        request = PipelineRequest(inputSegmentation, segmentId, mode, templates, method,
+                                  referenceGrid, workers, hammingRadius, smoothing, openingMm,
+                                  device, outputName)
+        scene = self.scene if self.scene is not None else (
+            inputSegmentation.GetScene() if inputSegmentation is not None else None)
+        job = PipelineJob(scene, request, self.workerEnvironment(device), self.temp_root)
+        if mode == "complete" or method == "learned":
+            self.ensureTorch()
+        return job.start()
+
+    def process(self, inputSegmentation, segmentId: Optional[str] = None,
+                template: Union[None, object, Sequence[object]] = None, method: str = "hash",
+                mode: str = "complete", referenceGrid=None, workers: Optional[int] = None,
+                hammingRadius: Optional[int] = None, smoothing: Optional[float] = None,
+                openingMm: Optional[float] = None, device: Optional[str] = None,
+                outputName: Optional[str] = None,
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[Callable[[], bool]] = None) -> PipelineResult:
+        """Run the whole pipeline and wait for it.
+
+        :param inputSegmentation: segmentation node holding the skull: the defective skull at
+            full resolution (``mode="complete"``) or a coarse complete skull (``mode="refine"``).
+        :param segmentId: segment ID or name; may be omitted when there is only one segment.
+        :param template: None (the worker's bundled default: vote tables of the SkullFix
+            training skulls), a segmentation node, a mask file path, or a list of these; only
+            the template methods (hash, kdtree) use it.
+        :param method: refinement method (``pipeline.METHODS``: hash, kdtree, nearest, ...).
+        :param referenceGrid: refine mode only: volume or segmentation node whose grid the
+            refined skull is made on (default: 4x finer than the coarse grid, corner aligned).
+        :param workers, hammingRadius: synthesis options; ``smoothing``: mesh smoothing factor
+            (0..1); ``openingMm``: implant clean-up (complete mode); None = worker default.
+        :param device: "cpu" hides GPUs from the worker; None lets it choose.
+        :param progress: called as ``progress(fraction, message)``.
+        :param cancel: polled; return True to stop (raises Cancelled, scene unchanged).
+        :return: :class:`PipelineResult` with the created segmentation and model nodes, the
+            subject-hierarchy folder, the report and a one-line summary.
+        """
+        job = self.startJob(inputSegmentation, segmentId, template, method, mode, referenceGrid,
+                            workers, hammingRadius, smoothing, openingMm, device, outputName)
+        return job.wait(progress, cancel)
+
+    def exportForPrinting(self, modelNodes: Sequence, folder) -> List[Path]:
+        """Write the models as STL (LPS mm) plus ``printability_report.json`` into ``folder``."""
+        return models.export_for_printing(modelNodes, folder)
+
+    def loadSample(self, name: str = "skull069_coarse", scene=None):
+        """Add a bundled sample (see SAMPLES) to the scene as a one-segment segmentation node."""
+        if name not in SAMPLES:
+            raise VoxelRearrangementError(f"unknown sample '{name}' (choose from {', '.join(SAMPLES)})")
+        scene = scene if scene is not None else self.scene
+        if scene is None:
+            raise VoxelRearrangementError("no scene to load the sample into")
+        segment, _ = SAMPLES[name]
+        mask = read_mask(SAMPLE_DIR / f"{name}.nrrd")
+        node = new_segmentation_node([(segment, mask, (0.945, 0.839, 0.569))], name)
+        scene.AddNode(node)
+        node.CreateDefaultDisplayNodes()
+        return node
+
+    @staticmethod
+    def modes() -> Sequence[str]:
+        return MODES

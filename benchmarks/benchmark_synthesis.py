@@ -1,0 +1,190 @@
+"""Benchmark of refinement methods on SkullFix validation skulls (060-079).
+
+For each case: coarse = challenge downsampling of the complete skull; every method brings it
+back to the original grid; metrics against the full-resolution ground truth (Dice, HD95,
+ASSD, roughness, staircase share), wall time and peak memory (resident set size above the
+level before the call, sampled every 10 ms) of the refinement alone. Template methods use
+vote tables learned from the training skulls 000-059 only (the bundled table). All methods of
+a case run side by side in one process, so ratios between them are meaningful even on a
+noisy machine.
+
+Usage:
+  python benchmarks/benchmark_synthesis.py [--data ../shared/data] [--cases 060-079]
+      [--methods nearest,trilinear,median,gaussian,hash,kdtree] [--workers 1]
+      [--out benchmarks/results] [--render-case 069]
+Prints a markdown table; writes synthesis.json and synthesis.md in --out and a render PNG
+into docs/images/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from VoxelRearrangementLib.mask_io import Mask, read_mask
+from VoxelRearrangementLib.metrics import evaluate, surface_smoothness
+from VoxelRearrangementLib.resample import downsample
+from VoxelRearrangementLib.resources import DEFAULT_TABLES, resource_path
+from VoxelRearrangementLib.synthesis import METHODS, refine
+from VoxelRearrangementLib.template_tables import StepTables
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class PeakMemory:
+    """Peak resident memory (MB) above the starting level while the block runs."""
+
+    def __enter__(self):
+        self._proc = psutil.Process()
+        self._base = self._proc.memory_info().rss
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, (self._proc.memory_info().rss - self._base) / 1e6)
+            time.sleep(0.01)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, (self._proc.memory_info().rss - self._base) / 1e6)
+
+
+def parse_cases(text: str):
+    out = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out.extend(range(int(a), int(b) + 1))
+        else:
+            out.append(int(part))
+    return [f"{c:03d}" for c in out]
+
+
+def summarize(rows, methods, keys):
+    table = {}
+    for m in methods:
+        sel = [r for r in rows if r["method"] == m]
+        table[m] = {k: (float(np.mean([r[k] for r in sel])), float(np.std([r[k] for r in sel])))
+                    for k in keys}
+        if m != "trilinear" and any(r["method"] == "trilinear" for r in rows):
+            tri = {r["case"]: r for r in rows if r["method"] == "trilinear"}
+            table[m]["cases_better_assd_than_trilinear"] = sum(
+                r["assd_mm"] < tri[r["case"]]["assd_mm"] for r in sel)
+            table[m]["cases_dice_not_below_trilinear"] = sum(
+                r["dice"] >= tri[r["case"]]["dice"] for r in sel)
+    return table
+
+
+def markdown(table, n_cases, truth_smooth):
+    lines = [f"| method | Dice | HD95 (mm) | ASSD (mm) | roughness (mm) | staircase share | time (s) | peak memory (MB) | ASSD better than trilinear |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for m, t in table.items():
+        wins = t.get("cases_better_assd_than_trilinear")
+        lines.append(
+            f"| {m} | {t['dice'][0]:.4f} ± {t['dice'][1]:.4f} | {t['hd95_mm'][0]:.3f} | "
+            f"{t['assd_mm'][0]:.3f} ± {t['assd_mm'][1]:.3f} | {t['roughness_mm'][0]:.3f} | "
+            f"{t['staircase_fraction'][0]:.3f} | {t['seconds'][0]:.2f} | {t['peak_mb'][0]:.0f} | "
+            f"{'—' if wins is None else f'{wins}/{n_cases}'} |")
+    lines.append(f"| ground truth (full resolution) | 1 | 0 | 0 | {truth_smooth['roughness_mm']:.3f} | "
+                 f"{truth_smooth['staircase_fraction']:.3f} | | | |")
+    return "\n".join(lines)
+
+
+def render(case: str, truth: Mask, results: dict, path: Path) -> None:
+    """Surfaces of a patch of the vault: ground truth and each method side by side."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+    from VoxelRearrangementLib.metrics import marching_cubes_surface
+
+    # a 70 x 70 x 40 voxel patch at the top of the skull, centred in-plane
+    k_top = int(np.nonzero(truth.array.any(axis=(0, 1)))[0].max())
+    ci, cj = (np.array(truth.array.shape[:2]) // 2)
+    box = (slice(ci - 35, ci + 35), slice(cj - 35, cj + 35), slice(max(k_top - 40, 0), k_top + 1))
+    panels = [("ground truth", truth.array)] + [(m, a) for m, a in results.items()]
+    fig = plt.figure(figsize=(4 * len(panels), 4.2))
+    for n, (title, array) in enumerate(panels):
+        patch = Mask(np.ascontiguousarray(array[box]), np.diag([*truth.grid.spacing, 1.0]))
+        _, verts, faces = marching_cubes_surface(patch)
+        ax = fig.add_subplot(1, len(panels), n + 1, projection="3d")
+        mesh = Poly3DCollection(verts[faces], linewidths=0)
+        normals = np.cross(verts[faces][:, 1] - verts[faces][:, 0], verts[faces][:, 2] - verts[faces][:, 0])
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
+        shade = 0.35 + 0.65 * np.clip(normals @ np.array([0.3, -0.5, 0.8]), 0, 1)
+        mesh.set_facecolor(np.c_[np.outer(shade, [0.93, 0.86, 0.70]), np.ones(len(shade))])
+        ax.add_collection3d(mesh)
+        lo, hi = verts.min(axis=0), verts.max(axis=0)
+        ax.set_xlim(lo[0], hi[0]); ax.set_ylim(lo[1], hi[1]); ax.set_zlim(lo[2], hi[2])
+        ax.view_init(elev=35, azim=-60)
+        ax.set_box_aspect(hi - lo)
+        ax.set_axis_off()
+        ax.set_title(title)
+    fig.suptitle(f"SkullFix case {case}: top of the vault, 70 x 70 voxel patch, coarse 128 x 128 x 64 input")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--cases", default="060-079")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--table", default=None, help="vote tables (default: the bundled 000-059 table)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--render-case", default="069")
+    args = parser.parse_args()
+    methods = args.methods.split(",")
+    tables = StepTables.load(args.table or resource_path(*DEFAULT_TABLES))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, truth_smooth = [], []
+    for case in parse_cases(args.cases):
+        truth = read_mask(Path(args.data) / "skullfix" / "complete" / f"{case}.nrrd")
+        coarse = downsample(truth)
+        truth_smooth.append(surface_smoothness(truth))
+        kept = {}
+        for method in methods:
+            with PeakMemory() as mem:
+                t0 = time.perf_counter()
+                result = refine(coarse, method, tables=tables, target_grid=truth.grid,
+                                workers=args.workers)
+                seconds = time.perf_counter() - t0
+            row = {"case": case, "method": method, "seconds": seconds, "peak_mb": mem.peak_mb,
+                   **evaluate(result.mask, truth)}
+            if "steps" in result.report:
+                row["steps"] = result.report["steps"]
+            rows.append(row)
+            print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                              for k, v in row.items() if k != "steps"}), flush=True)
+            if case == args.render_case and method in ("trilinear", "hash", "kdtree"):
+                kept[method] = result.mask.array
+        if kept:
+            render(case, truth, kept, ROOT / "docs" / "images" / "synthesis_comparison.png")
+        (out / "synthesis.json").write_text(json.dumps({"rows": rows}, indent=1))
+    keys = ["dice", "hd95_mm", "assd_mm", "roughness_mm", "staircase_fraction", "seconds", "peak_mb"]
+    table = summarize(rows, methods, keys)
+    smooth = {k: float(np.mean([s[k] for s in truth_smooth])) for k in truth_smooth[0]}
+    md = markdown(table, len(set(r["case"] for r in rows)), smooth)
+    print(md)
+    (out / "synthesis.md").write_text(md + "\n")
+    (out / "synthesis.json").write_text(json.dumps(
+        {"cases": sorted(set(r["case"] for r in rows)), "summary": table,
+         "ground_truth_smoothness": smooth, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
