@@ -90,7 +90,7 @@ def _brute_votes(src, tgt, bins):
     return votes
 
 
-def _brute_step(src_array, src_grid, tgt_grid, votes, bins, radius):
+def _brute_step(src_array, src_grid, tgt_grid, votes, bins, radius, margin):
     from VoxelRearrangementLib.resample import AxisMap
     out = np.zeros(tgt_grid.shape, np.uint8)
     by_code = {}
@@ -103,6 +103,7 @@ def _brute_step(src_array, src_grid, tgt_grid, votes, bins, radius):
             out[t] = src_array[p]
             continue
         o, n = by_code.get(code, {}).get(cls, (0, 0))
+        m = 0.0 if n else margin  # pooled Hamming votes must beat 1/2 by the margin
         d = 1
         while n == 0 and d <= radius:
             for other, per_cls in by_code.items():
@@ -110,8 +111,10 @@ def _brute_step(src_array, src_grid, tgt_grid, votes, bins, radius):
                     o += per_cls[cls][0]
                     n += per_cls[cls][1]
             d += 1
-        if 2 * o != n:
-            out[t] = 2 * o > n
+        if o - 0.5 * n > m * n:
+            out[t] = 1
+        elif 0.5 * n - o > m * n:
+            out[t] = 0
         else:  # tie or nothing: trilinear
             world = tgt_grid.ijk_to_lps @ np.array([*t, 1.0])
             pos = np.round(np.linalg.solve(src_grid.ijk_to_lps, world)[:3], 9)
@@ -122,21 +125,23 @@ def _brute_step(src_array, src_grid, tgt_grid, votes, bins, radius):
 
 
 def test_vectorised_hash_synthesis_equals_brute_force():
-    bins, radius, coarse_shape = 3, 2, (8, 7, 6)
+    bins, radius, margin, coarse_shape = 3, 2, 0.2, (8, 7, 6)
     template = shell((26, 24, 20), radii=(11, 10, 8), thickness=3, matrix=sheared_matrix())
     truth = shell((24, 22, 18), radii=(10, 9.5, 7.5), thickness=3, centre_shift=(0.6, -0.4, 0.3),
                   matrix=sheared_matrix())
     coarse = downsample(truth, coarse_shape)
     tables = learn_template(template, bins, coarse_shape)
-    result = refine(coarse, "hash", tables=tables, target_grid=truth.grid, hamming_radius=radius)
+    result = refine(coarse, "hash", tables=tables, target_grid=truth.grid, hamming_radius=radius,
+                    hamming_margin=margin)
 
     t0, t1, t2 = degrade_template(template, coarse_shape)
     votes = [_brute_votes(t0, t1, bins), _brute_votes(t1, t2, bins)]
     for s, v in enumerate(votes):  # the learned tables hold exactly the brute-force votes
-        learned = {(int(c), int(k)): (int(tables.steps[s].ones[r, k]), int(tables.steps[s].total[r, k]))
-                   for r, c in enumerate(tables.steps[s].codes) for k in np.nonzero(tables.steps[s].total[r])[0]}
+        t = tables.steps[s]
+        learned = {(int(key) // t.n_offset_classes, int(key) % t.n_offset_classes): (int(o), int(n))
+                   for key, o, n in zip(t.keys, t.ones, t.total)}
         assert learned == v
     l1 = intermediate_grid(coarse.grid, truth.grid)
-    level1 = _brute_step(coarse.array, coarse.grid, l1, votes[0], bins, radius)
-    level2 = _brute_step(level1, l1, truth.grid, votes[1], bins, radius)
+    level1 = _brute_step(coarse.array, coarse.grid, l1, votes[0], bins, radius, margin)
+    level2 = _brute_step(level1, l1, truth.grid, votes[1], bins, radius, margin)
     assert np.array_equal(result.mask.array, level2)

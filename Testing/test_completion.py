@@ -194,6 +194,12 @@ def test_complete_command_writes_coarse_result(tmp_path, tiny_weights):
     assert out.array.shape == (128, 128, 64)
     assert np.allclose(out.ijk_to_lps, downsample(skull).ijk_to_lps)
     args = parser.parse_args(["complete", "--defective", str(path), "--output",
+                              str(tmp_path / "full.nrrd"), "--weights", str(tiny_weights),
+                              "--device", "cpu", "--refine", "trilinear"])
+    assert args.func(args) == 0
+    full = read_mask(tmp_path / "full.nrrd")  # back on the defective skull's own grid
+    assert full.array.shape == skull.array.shape and np.allclose(full.ijk_to_lps, skull.ijk_to_lps)
+    args = parser.parse_args(["complete", "--defective", str(path), "--output",
                               str(tmp_path / "c2.nrrd"), "--weights", str(tmp_path / "none.pt")])
     with pytest.raises(VoxelRearrangementError, match="none.pt"):
         args.func(args)
@@ -231,7 +237,7 @@ def test_run_pipeline_writes_every_file(tmp_path, monkeypatch):
                  "render.png", "completed_coarse.nrrd", "completed_probability.nrrd"):
         assert (out / name).is_file(), name
     report = json.loads((out / "report.json").read_text())
-    assert report["printability"]["implant"]["watertight"]
+    assert report["implant"]["watertight"] and report["skull"]["watertight"]
     assert report["defect_coverage"]["covered_fraction"] > 0.9
     got = read_mask(out / "implant.nrrd")
     assert np.allclose(got.ijk_to_lps, defective.ijk_to_lps)

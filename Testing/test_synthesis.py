@@ -72,6 +72,7 @@ def test_tables_are_cached_and_shared(case, tmp_path):
     assert len(list(tmp_path.glob("votes-*.npz"))) == 1
     second = template_tables(templates[:1], 4, tmp_path, coarse_shape=COARSE_SHAPE)
     assert np.array_equal(first.steps[1].ones, second.steps[1].ones)
+    assert np.array_equal(first.steps[1].keys, second.steps[1].keys)
     fresh = learn_template(templates[0], 4, COARSE_SHAPE)
     assert np.array_equal(first.steps[0].total, fresh.steps[0].total)
 

@@ -62,7 +62,8 @@ def inference_speed(model, repeats: int = 5) -> dict:
             "peak_rss_mb_after_inference": peak_rss_mb()}
 
 
-def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, workers: int) -> dict:
+def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, workers: int,
+                  templates: list) -> dict:
     complete = read_mask(data / "complete" / f"{case}.nrrd")
     truth = read_mask(data / "implant" / f"{case}.nrrd")
     defective = Mask((complete.array & (truth.array == 0)).astype(np.uint8), complete.ijk_to_lps)
@@ -80,7 +81,7 @@ def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, w
         from VoxelRearrangementLib.implant_metrics import implant_metrics
         from VoxelRearrangementLib.pipeline import refine_to
         t = time.perf_counter()
-        refined = refine_to(res.mask, method, [], defective.grid, workers)
+        refined = refine_to(res.mask, method, templates, defective.grid, workers)
         row["refinement_s"] = time.perf_counter() - t
         completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)
         del refined
@@ -95,14 +96,14 @@ def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, w
     return row
 
 
-def skullbreak_run(path: Path, method: str, workers: int, out_dir: Path) -> dict:
+def skullbreak_run(path: Path, method: str, workers: int, out_dir: Path, templates: list) -> dict:
     from VoxelRearrangementLib.pipeline import run_pipeline
     t = time.perf_counter()
-    report = run_pipeline(path, out_dir, method=method, device="cpu", workers=workers)
+    report = run_pipeline(path, out_dir, templates, method=method, device="cpu", workers=workers)
     return {"input": str(path), "seconds": time.perf_counter() - t,
             "defect_coverage": report["defect_coverage"], "volumes_ml": report["volumes_ml"],
-            "implant_watertight": report["printability"]["implant"]["watertight"],
-            "implant_components": report["printability"]["implant"]["components"],
+            "implant_watertight": report["implant"]["watertight"],
+            "implant_components": report["implant"]["components"],
             "timings_s": report["timings_s"], "output_dir": str(out_dir)}
 
 
@@ -112,6 +113,8 @@ def main() -> int:
     ap.add_argument("--cases", default="060-079")
     ap.add_argument("--method", default="hash", help="refinement method for the end-to-end metrics")
     ap.add_argument("--weights", type=Path, help="default: the bundled weights")
+    ap.add_argument("--template", type=Path, action="append",
+                    help="template skull(s) of the refinement (default: the bundled template 005)")
     ap.add_argument("--coarse-only", action="store_true", help="skip refinement and implant metrics")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="refinement threads")
@@ -128,9 +131,12 @@ def main() -> int:
              "peak_rss_mb_before_model": rss0, **inference_speed(model)}
     print(f"inference {speed['inference_s_median']:.2f} s (median, {args.threads} threads), "
           f"peak RSS {speed['peak_rss_mb_after_inference']:.0f} MB", flush=True)
+    from VoxelRearrangementLib.resources import DEFAULT_TEMPLATE, resource_path
+    templates = args.template or [resource_path(*DEFAULT_TEMPLATE)]
     rows = []
     for case in parse_cases(args.cases):
-        row = evaluate_case(args.data, case, model, args.method, not args.coarse_only, args.workers)
+        row = evaluate_case(args.data, case, model, args.method, not args.coarse_only, args.workers,
+                            templates)
         rows.append(row)
         print("  " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                for k, v in row.items()), flush=True)
@@ -139,10 +145,12 @@ def main() -> int:
                    "std": float(np.std([r[k] for r in rows])),
                    "min": float(np.min([r[k] for r in rows]))} for k in keys}
     result = {"cases": parse_cases(args.cases), "method": None if args.coarse_only else args.method,
+              "templates": [str(t) for t in templates],
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS}
     if args.skullbreak:
         out_dir = ROOT / "benchmarks" / "out" / "skullbreak"
-        result["skullbreak"] = skullbreak_run(args.skullbreak, args.method, args.workers, out_dir)
+        result["skullbreak"] = skullbreak_run(args.skullbreak, args.method, args.workers, out_dir,
+                                              templates)
         images = ROOT / "docs" / "images"
         images.mkdir(parents=True, exist_ok=True)
         shutil.copy(out_dir / "render.png", images / "completion_skullbreak.png")

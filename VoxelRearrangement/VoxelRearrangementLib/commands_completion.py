@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     r.add_argument("--weights", type=Path, help="completion weights (default: the bundled ones)")
     r.add_argument("--workers", type=int, default=1, help="threads for the refinement")
+    r.add_argument("--hamming-radius", type=int, help="hash lookup radius (refine's default)")
     r.add_argument("--opening-mm", type=float, help="implant clean-up radius (mm)")
     r.add_argument("--smoothing", type=float, help="mesh smoothing 0..1 (default: Slicer's 0.5)")
     r.add_argument("--no-render", action="store_true", help="skip render.png")
@@ -114,7 +115,8 @@ def _run(args: argparse.Namespace) -> int:
     from .pipeline import run_pipeline
     report = run_pipeline(args.defective, args.output_dir, args.template, args.method,
                           args.device, args.weights, args.workers, args.opening_mm,
-                          args.smoothing, render=not args.no_render, progress=print_progress)
+                          args.smoothing, args.hamming_radius, render=not args.no_render,
+                          progress=print_progress)
     cov = report["defect_coverage"]
     print(f"implant {report['volumes_ml']['implant']:.1f} mL, covers "
           f"{100 * cov['covered_fraction']:.0f}% of the defect; files in {args.output_dir}")

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                             "(default: 4x the coarse grid on every axis)")
     p.add_argument("--workers", type=int, default=1, help="parallel sections (threads)")
     p.add_argument("--hamming-radius", type=int, default=2)
+    p.add_argument("--hamming-margin", type=float, default=0.2,
+                   help="share beyond 1/2 that Hamming-neighbour votes need to override trilinear")
     p.add_argument("--offset-bins", type=int, default=4, help="sub-voxel offset classes per axis")
     p.add_argument("--report", help="write the run report (timings, lookup statistics) as JSON")
     p.add_argument("--segment", help="segment name or ID of the coarse input")
@@ -81,7 +83,8 @@ def _refine(args) -> int:
         if tables is not None and templates:
             tables = StepTables.merge([tables, template_tables(templates, tables.offset_bins)])
     result = refine(coarse, args.method, templates, target, tables=tables, workers=args.workers,
-                    hamming_radius=args.hamming_radius, offset_bins=args.offset_bins,
+                    hamming_radius=args.hamming_radius, hamming_margin=args.hamming_margin,
+                    offset_bins=args.offset_bins,
                     progress=lambda f, m: print_progress(0.1 + 0.8 * f, m))
     print_progress(0.9, "writing")
     write_mask(args.output, result.mask)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Iterable, List, Tuple
 
 import numpy as np
-from scipy import sparse
 
 from .codes import hamming_ball
 from .errors import VoxelRearrangementError
@@ -30,13 +29,22 @@ KEEP_TRILINEAR = -1
 
 @dataclass
 class CodeVotes:
-    """For each parent code (sorted, unique) and offset class: template voxels that were 1
-    (``ones``) and all template voxels (``total``); arrays of shape (codes, offset classes)."""
+    """Votes of template voxels per key ``code * n_offset_classes + offset class``, for the keys
+    seen (sorted, unique): ``ones`` voxels were 1 out of ``total``. Sparse: a table learned
+    from 60 skulls has ~10^6 codes but only a few classes each."""
 
-    codes: np.ndarray
+    keys: np.ndarray
     ones: np.ndarray
     total: np.ndarray
     offset_bins: int
+
+    def __post_init__(self) -> None:
+        n_cls = self.n_offset_classes
+        code_of_key = self.keys // n_cls  # keys are sorted, so equal codes are adjacent
+        starts = np.flatnonzero(np.r_[True, code_of_key[1:] != code_of_key[:-1]])
+        self.codes = code_of_key[starts]
+        self.indptr = np.append(starts, self.keys.size).astype(np.int64)
+        self.classes = (self.keys % n_cls).astype(np.uint8 if n_cls <= 256 else np.int64)
 
     @property
     def n_offset_classes(self) -> int:
@@ -58,22 +66,15 @@ class CodeVotes:
             keys.append(u)
             ones.append(np.bincount(inv, weights=truth[i, j, k], minlength=u.size))
             total.append(np.bincount(inv, minlength=u.size).astype(np.float64))
-        return cls._from_key_counts(np.concatenate(keys), np.concatenate(ones),
-                                    np.concatenate(total), step.offset_bins)
+        return cls._pooled(keys, ones, total, step.offset_bins)
 
     @classmethod
-    def _from_key_counts(cls, keys: np.ndarray, ones: np.ndarray, total: np.ndarray,
-                         offset_bins: int) -> "CodeVotes":
-        n_cls = offset_bins ** 3
-        u, inv = np.unique(keys, return_inverse=True)
-        ones = np.bincount(inv, weights=ones, minlength=u.size)
-        total = np.bincount(inv, weights=total, minlength=u.size)
-        codes, row = np.unique(u // n_cls, return_inverse=True)
-        o = np.zeros((codes.size, n_cls), dtype=np.uint32)
-        t = np.zeros((codes.size, n_cls), dtype=np.uint32)
-        o[row, u % n_cls] = ones
-        t[row, u % n_cls] = total
-        return cls(codes, o, t, offset_bins)
+    def _pooled(cls, keys: List[np.ndarray], ones: List[np.ndarray], total: List[np.ndarray],
+                offset_bins: int) -> "CodeVotes":
+        u, inv = np.unique(np.concatenate(keys), return_inverse=True)
+        o = np.bincount(inv, weights=np.concatenate(ones), minlength=u.size)
+        t = np.bincount(inv, weights=np.concatenate(total), minlength=u.size)
+        return cls(u, o.astype(np.uint32), t.astype(np.uint32), offset_bins)
 
     @classmethod
     def merge(cls, tables: Iterable["CodeVotes"]) -> "CodeVotes":
@@ -82,37 +83,42 @@ class CodeVotes:
         bins = {t.offset_bins for t in tables}
         if len(bins) != 1:
             raise VoxelRearrangementError("cannot merge vote tables with different offset bins")
-        n_cls = tables[0].n_offset_classes
-        keys, ones, total = [], [], []
-        for t in tables:
-            r, c = np.nonzero(t.total)
-            keys.append(t.codes[r] * n_cls + c)
-            ones.append(t.ones[r, c].astype(np.float64))
-            total.append(t.total[r, c].astype(np.float64))
-        return cls._from_key_counts(np.concatenate(keys), np.concatenate(ones),
-                                    np.concatenate(total), bins.pop())
+        return cls._pooled([t.keys for t in tables], [t.ones.astype(np.float64) for t in tables],
+                           [t.total.astype(np.float64) for t in tables], bins.pop())
+
+    def votes_of_codes(self, owner: np.ndarray, rows: np.ndarray, n_owners: int
+                       ) -> Tuple[np.ndarray, np.ndarray]:
+        """Sum the votes of code rows ``rows`` into ``owner`` rows: (n_owners, classes) arrays
+        of ones and totals."""
+        counts = self.indptr[rows + 1] - self.indptr[rows]
+        entry = np.repeat(self.indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        slot = np.repeat(owner, counts) * self.n_offset_classes + self.classes[entry].astype(np.int64)
+        size = n_owners * self.n_offset_classes
+        ones = np.bincount(slot, weights=self.ones[entry], minlength=size)
+        total = np.bincount(slot, weights=self.total[entry], minlength=size)
+        return ones.reshape(n_owners, -1), total.reshape(n_owners, -1)
 
 
 class HashPredictor:
     """Looks up a query level's parent codes in a :class:`CodeVotes` table (O(1) hashing)."""
 
-    def __init__(self, votes: CodeVotes, hamming_radius: int = 2) -> None:
+    def __init__(self, votes: CodeVotes, hamming_radius: int = 2,
+                 hamming_margin: float = 0.0) -> None:
         self.votes = votes
         self.table = Int64HashTable(votes.codes)
         self.hamming_radius = int(hamming_radius)
+        self.hamming_margin = float(hamming_margin)
 
     def decisions(self, query_codes: np.ndarray, used: np.ndarray) -> Tuple[np.ndarray, dict]:
         """Decision (1, 0 or KEEP_TRILINEAR) per unique query code and offset class, shape
         (codes, classes) int8, and counts of how codes were resolved. ``used`` (same shape,
         bool) marks the entries some band voxel needs: only those go to the Hamming search."""
         rows = self.table.lookup(query_codes)
-        found = rows >= 0
-        ones = np.zeros(used.shape, dtype=np.float64)
-        total = np.zeros_like(ones)
-        ones[found] = self.votes.ones[rows[found]]
-        total[found] = self.votes.total[rows[found]]
-        stats = {"codes": int(query_codes.size), "exact": int(found.sum())}
+        found = np.nonzero(rows >= 0)[0]
+        ones, total = self.votes.votes_of_codes(found, rows[found], query_codes.size)
+        stats = {"codes": int(query_codes.size), "exact": int(found.size)}
         need = (total == 0) & used
+        margin = np.zeros_like(total)  # votes must beat 1/2 by this share of their total
         for distance, masks in enumerate(hamming_ball(self.hamming_radius), start=1):
             todo = np.nonzero(need.any(axis=1))[0]
             if not todo.size:
@@ -122,19 +128,17 @@ class HashPredictor:
             r, c = np.nonzero(fill)
             ones[todo[r], c] = o[r, c]
             total[todo[r], c] = t[r, c]
+            margin[todo[r], c] = self.hamming_margin
             need[todo[r], c] = False
             stats[f"hamming{distance}"] = int(fill.any(axis=1).sum())
         decision = np.full(ones.shape, KEEP_TRILINEAR, dtype=np.int8)
-        decision[2 * ones > total] = 1
-        decision[2 * ones < total] = 0
+        margin *= total
+        decision[ones - 0.5 * total > margin] = 1
+        decision[0.5 * total - ones > margin] = 0
         return decision, stats
 
     def _pooled_votes(self, codes: np.ndarray, masks: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Votes pooled over the table codes ``code ^ mask`` for every mask, per code."""
-        cand = (codes[:, None] ^ masks[None, :]).ravel()
-        rows = self.table.lookup(cand)
-        hit = rows >= 0
-        owner = np.repeat(np.arange(codes.size), masks.size)[hit]
-        pick = sparse.csr_matrix((np.ones(int(hit.sum())), (owner, rows[hit])),
-                                 shape=(codes.size, self.votes.codes.size))
-        return pick @ self.votes.ones.astype(np.float64), pick @ self.votes.total.astype(np.float64)
+        rows = self.table.lookup((codes[:, None] ^ masks[None, :]).ravel())
+        hit = np.nonzero(rows >= 0)[0]
+        return self.votes.votes_of_codes(hit // masks.size, rows[hit], codes.size)

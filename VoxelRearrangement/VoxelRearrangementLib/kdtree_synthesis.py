@@ -19,10 +19,15 @@ from scipy.spatial import cKDTree
 
 from .codes import N_BITS
 from .hash_synthesis import KEEP_TRILINEAR, CodeVotes
-from .hashtable import Int64HashTable
 
 N_COMPONENTS = 20
 PCA_SAMPLE = 50000
+#: About how many template keys the KD-trees hold (the most frequent ones).
+HELD_KEYS = 1 << 19
+#: Approximation of the nearest-neighbour search: a returned neighbour is within (1 + EPS)
+#: times the true nearest distance (much faster in 20 dimensions).
+EPS = 1.0
+CHUNK = 1 << 15
 
 
 def key_features(codes: np.ndarray, classes: np.ndarray, offset_bins: int,
@@ -47,31 +52,45 @@ class KDTreePredictor:
     """Nearest template key in PCA space for every query key, one KD-tree per offset class
     (a voxel is only compared with template voxels at the same sub-voxel position; this also
     keeps each tree small, which matters in 20 dimensions). Keys present in the templates
-    are found exactly by hashing first; the trees serve the rest."""
+    are found exactly first (binary search in the sorted keys); the trees serve the rest."""
 
     def __init__(self, votes: CodeVotes, ratio: np.ndarray, n_components: int = N_COMPONENTS,
                  seed: int = 0, workers: int = 1) -> None:
         self.votes = votes
         self.ratio = np.asarray(ratio, dtype=np.float64)
         self.workers = workers
-        rows, classes = np.nonzero(votes.total)
-        self._ones = votes.ones[rows, classes].astype(np.float64)
-        self._total = votes.total[rows, classes].astype(np.float64)
-        self._keys = votes.codes[rows] * votes.n_offset_classes + classes
-        self._exact = Int64HashTable(self._keys)
-        feats = key_features(votes.codes[rows], classes, votes.offset_bins, self.ratio)
+        self._ones = votes.ones.astype(np.float64)
+        self._total = votes.total.astype(np.float64)
+        held = self._held_entries()
         rng = np.random.default_rng(seed)
-        sample = feats if len(feats) <= PCA_SAMPLE else feats[rng.choice(len(feats), PCA_SAMPLE,
-                                                                         replace=False)]
-        self._mean = sample.mean(axis=0, dtype=np.float64)
-        centred = sample - self._mean
+        sample = np.sort(rng.choice(held, min(PCA_SAMPLE, held.size), replace=False))
+        feats = self._features(sample)
+        self._mean = feats.mean(axis=0, dtype=np.float64)
+        centred = feats - self._mean
         _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
         self._basis = vectors[:, ::-1][:, :n_components].astype(np.float32)
-        points = self._project(feats)
+        points = np.concatenate([self._project(self._features(held[a:a + CHUNK]))
+                                 for a in range(0, held.size, CHUNK)])
+        classes = votes.classes[held]
         self._trees = {}
         for cls in np.unique(classes):
-            members = np.nonzero(classes == cls)[0]
-            self._trees[int(cls)] = (cKDTree(points[members]), members)
+            members = np.flatnonzero(classes == cls)
+            self._trees[int(cls)] = (cKDTree(points[members]), held[members])
+
+    def _held_entries(self) -> np.ndarray:
+        """Entries the trees hold: the ``HELD_KEYS`` keys with the most votes (all keys with
+        more votes than the last one held), which carry nearly all template voxels and keep
+        the trees small enough for fast queries."""
+        total = self.votes.total
+        if total.size <= HELD_KEYS:
+            return np.arange(total.size)
+        threshold = np.partition(total, total.size - HELD_KEYS)[total.size - HELD_KEYS]
+        return np.flatnonzero(total > threshold) if threshold > 1 else np.flatnonzero(total >= 2)
+
+    def _features(self, entries: np.ndarray) -> np.ndarray:
+        v = self.votes
+        return key_features(v.keys[entries] // v.n_offset_classes, v.classes[entries].astype(np.int64),
+                            v.offset_bins, self.ratio)
 
     def _project(self, feats: np.ndarray) -> np.ndarray:
         return ((feats - self._mean) @ self._basis).astype(np.float32)
@@ -80,15 +99,17 @@ class KDTreePredictor:
         """Decision per (query code, offset class) entry marked in ``used``; see hash."""
         decision = np.full(used.shape, KEEP_TRILINEAR, dtype=np.int8)
         r, c = np.nonzero(used)
-        match = self._exact.lookup(query_codes[r] * self.votes.n_offset_classes + c)
-        exact = match >= 0
+        keys = query_codes[r] * self.votes.n_offset_classes + c
+        match = np.minimum(np.searchsorted(self.votes.keys, keys), self.votes.keys.size - 1)
+        exact = self.votes.keys[match] == keys
+        match[~exact] = -1
         for cls in np.unique(c[~exact]):
             todo = np.nonzero(~exact & (c == cls))[0]
             if int(cls) not in self._trees:
                 continue  # no template voxel at this sub-voxel position: keep trilinear
             tree, members = self._trees[int(cls)]
             feats = key_features(query_codes[r[todo]], c[todo], self.votes.offset_bins, self.ratio)
-            match[todo] = members[tree.query(self._project(feats), k=1, workers=self.workers)[1]]
+            match[todo] = members[tree.query(self._project(feats), k=1, eps=EPS, workers=self.workers)[1]]
         found = match >= 0
         ones, total = self._ones[match[found]], self._total[match[found]]
         d = np.full(r.size, KEEP_TRILINEAR, dtype=np.int8)

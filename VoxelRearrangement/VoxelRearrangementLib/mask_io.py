@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
 
@@ -121,28 +122,39 @@ def check_writable(path: PathLike) -> Path:
     return folder
 
 
+@contextmanager
+def atomic_output(path: PathLike, suffix: str) -> Iterator[str]:
+    """Yield a temporary file name beside ``path``; on success it is renamed over ``path``
+    (with the usual permissions), on failure removed: ``path`` is never half-written."""
+    path = Path(path)
+    folder = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
                compress: bool = True) -> Path:
     """Write ``mask`` to ``path`` (format from the name) atomically: a temporary file in the same
     folder is renamed over ``path`` only once complete, so a failure never leaves half a file."""
     path = Path(path)
     fmt = mask_format(path)
-    folder = check_writable(path)
     suffix = ".nii.gz" if path.name.lower().endswith(".gz") else (".nii" if fmt == "nifti" else ".nrrd")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix) as tmp:
         array = np.ascontiguousarray(mask.array, dtype=np.uint8)
         if fmt == "nifti":
             _write_nifti(tmp, array, mask.ijk_to_lps)
         else:
             _write_nrrd(tmp, array, mask.ijk_to_lps, segment_name if fmt == "seg.nrrd" else None,
                         compress)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

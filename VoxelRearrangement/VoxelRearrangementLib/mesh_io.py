@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import VoxelRearrangementError
 from .geometry import LPS_TO_RAS
+from .mask_io import check_writable
 from .meshing import Mesh, mesh_to_polydata, polydata_to_arrays
 
 PathLike = Union[str, os.PathLike]
@@ -32,19 +33,6 @@ def mesh_format(path: PathLike) -> str:
     return suffix[1:]
 
 
-def check_writable(path: PathLike) -> Path:
-    """``path`` as a Path if its folder exists and is writable, else a clear error."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VoxelRearrangementError(f"{path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise VoxelRearrangementError(f"{path}: the folder {folder} is not writable")
-    if path.is_dir():
-        raise VoxelRearrangementError(f"{path}: is a folder, not a file name")
-    return path
-
-
 def write_mesh(path: PathLike, mesh: Mesh, space: str = "LPS") -> Path:
     """Write ``mesh`` (LPS mm) to ``path`` (format from the suffix), converted to ``space``
     (``'LPS'``, the default and Slicer's convention for files, or ``'RAS'``)."""
@@ -54,7 +42,8 @@ def write_mesh(path: PathLike, mesh: Mesh, space: str = "LPS") -> Path:
         raise VoxelRearrangementError(f"unknown world convention '{space}' (use LPS or RAS)")
     if mesh.triangle_count == 0:
         raise VoxelRearrangementError(f"{path}: the mesh is empty, nothing to write")
-    path = check_writable(path)
+    path = Path(path)
+    check_writable(path)
     vertices = mesh.vertices if space == "LPS" else mesh.vertices * LPS_TO_RAS.diagonal()[:3]
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + fmt, dir=path.parent)
     os.close(fd)

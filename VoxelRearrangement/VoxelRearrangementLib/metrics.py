@@ -7,18 +7,19 @@
   (where an EDT with per-axis spacing is not). HD95 is the challenge definition: the 95th
   percentile of both directed distance sets pooled. ASSD is their mean.
 * ``surface_smoothness``: on the marching-cubes surface of the mask, (a) ``roughness_mm``, the
-  RMS displacement of the vertices under strong non-shrinking (Taubin) smoothing — the
-  amplitude of the staircase, about a quarter voxel for a surface sampled at full resolution
-  and more than a voxel for a 4x nearest upsampling; and (b) ``staircase_fraction``, the share
-  of surface area whose normal lies within 1 degree of a voxel axis (terraces). (a) measures
-  what printing shows (ridges of a given height); (b) is scale-free and complements it.
+  RMS displacement of the vertices under strong non-shrinking smoothing (VTK windowed sinc,
+  pass band 1e-4, 60 iterations), which flattens the terraces of an upsampled coarse grid but
+  keeps the skull's shape: the amplitude of the staircase that a print shows as ridges (on
+  SkullFix 069: ground truth 0.35 mm, nearest upsampling 0.64 mm, trilinear 0.45 mm); and (b)
+  ``staircase_fraction``, the share of surface area whose normal lies within 1 degree of a
+  voxel axis (flat terraces; 0.38 for the ground truth, 0.79 for nearest upsampling).
 """
 from __future__ import annotations
 
 from typing import Dict, Tuple
 
 import numpy as np
-from scipy import ndimage, sparse
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from .errors import VoxelRearrangementError
@@ -100,27 +101,29 @@ def marching_cubes_surface(mask: Mask) -> Tuple[np.ndarray, np.ndarray, np.ndarr
     return verts, index_to_lps(mask.ijk_to_lps, verts), faces
 
 
-def _taubin(verts: np.ndarray, faces: np.ndarray, iterations: int = 30,
-            lam: float = 0.5, mu: float = -0.53) -> np.ndarray:
-    """Taubin lambda/mu smoothing (non-shrinking) of vertex positions over the mesh edges."""
-    n = len(verts)
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    adj = sparse.coo_matrix((np.ones(len(e) * 2), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
-                            shape=(n, n)).tocsr()
-    adj.data[:] = 1.0
-    deg = np.asarray(adj.sum(axis=1)).ravel()
-    walk = sparse.diags(1.0 / np.maximum(deg, 1)) @ adj
-    v = verts.copy()
-    for _ in range(iterations):
-        v = v + lam * (walk @ v - v)
-        v = v + mu * (walk @ v - v)
-    return v
+def _strongly_smoothed(world: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Vertex positions after VTK's windowed-sinc smoothing (non-shrinking) with a pass band
+    of 1e-4 and 60 iterations: features up to a few mm (the terraces of a 4x upsampled coarse
+    grid) are removed, the skull's shape is kept."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+    from .meshing import arrays_to_polydata
+    smoother = vtk.vtkWindowedSincPolyDataFilter()
+    smoother.SetInputData(arrays_to_polydata(world, faces))
+    smoother.SetNumberOfIterations(60)
+    smoother.SetPassBand(1e-4)
+    smoother.NormalizeCoordinatesOn()
+    smoother.BoundarySmoothingOff()
+    smoother.FeatureEdgeSmoothingOff()
+    smoother.NonManifoldSmoothingOn()
+    smoother.Update()
+    return vtk_to_numpy(smoother.GetOutput().GetPoints().GetData()).astype(np.float64)
 
 
 def surface_smoothness(mask: Mask) -> Dict[str, float]:
     """``roughness_mm`` and ``staircase_fraction`` of the mask's marching-cubes surface."""
     ijk, world, faces = marching_cubes_surface(mask)
-    smooth = _taubin(world, faces)
+    smooth = _strongly_smoothed(world, faces)
     roughness = float(np.sqrt(np.mean(np.sum((smooth - world) ** 2, axis=1))))
     tri_w = world[faces]
     area = 0.5 * np.linalg.norm(np.cross(tri_w[:, 1] - tri_w[:, 0], tri_w[:, 2] - tri_w[:, 0]), axis=1)

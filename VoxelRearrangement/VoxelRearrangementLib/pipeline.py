@@ -7,9 +7,10 @@ files in the output folder:
 
 - ``completed.nrrd`` (full-resolution completed skull), ``completed_coarse.nrrd`` and
   ``completed_probability.nrrd`` (the network's output), ``implant.nrrd``;
-- ``skull.stl`` (the patient's defective skull) and ``implant.stl`` (LPS mm);
-- ``report.json``: timings, volumes, printability of both meshes, defect coverage (needs no
-  ground truth, :func:`defect_coverage`); ``render.png``: skull and implant.
+- ``skull.stl`` (the completed skull) and ``implant.stl`` (LPS mm);
+- ``report.json``: timings, volumes, the printability reports of both meshes (keys
+  ``skull`` and ``implant``), defect coverage (needs no ground truth,
+  :func:`defect_coverage`); ``render.png``: the defective skull with the implant.
 """
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ def load_templates(paths: Sequence[PathLike]) -> List[Mask]:
 
 
 def refine_to(coarse: Mask, method: str, templates: Sequence[Mask], target: Grid,
-              workers: int = 1, stage: Optional[Stage] = None) -> Mask:
+              workers: int = 1, stage: Optional[Stage] = None, **options) -> Mask:
     """``coarse`` refined onto ``target`` with :func:`~.synthesis.refine`. Template methods
-    without ``templates`` use the bundled vote tables (hash) or the bundled template."""
+    without ``templates`` use the bundled vote tables (hash) or the bundled template;
+    ``options`` (e.g. ``hamming_radius``) go to ``refine``."""
     from .synthesis import TEMPLATE_METHODS, refine
     tables = None
     if method in TEMPLATE_METHODS and not templates:
@@ -52,7 +54,7 @@ def refine_to(coarse: Mask, method: str, templates: Sequence[Mask], target: Grid
             templates = load_templates(())
     stage = stage or Stage()
     return refine(coarse, method, templates, target, tables=tables, workers=workers,
-                  progress=stage.report).mask
+                  progress=stage.report, **options).mask
 
 
 def defect_coverage(defective: Mask, implant: Mask, n_rays: int = 4000,
@@ -72,12 +74,11 @@ def defect_coverage(defective: Mask, implant: Mask, n_rays: int = 4000,
     if len(idx) == 0:
         raise VoxelRearrangementError("the defective skull is empty")
     centre = m[:3, :3] @ ((idx.min(0) + idx.max(0)) / 2.0) + m[:3, 3]
-    k = np.arange(n_rays * 4) + 0.5  # Fibonacci sphere, then keep the upper vault
-    z = 1 - 2 * k / (n_rays * 4)
+    k = np.arange(n_rays) + 0.5  # Fibonacci lattice on the cap z > min_superior (equal areas)
+    z = 1 - (1 - min_superior) * k / n_rays
     phi = np.pi * (1 + 5 ** 0.5) * k
     r = np.sqrt(1 - z ** 2)
     dirs = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
-    dirs = dirs[dirs[:, 2] > min_superior][:n_rays]
     ts = np.arange(0, reach_mm, step_mm)
     hit_bone = np.zeros(len(dirs), dtype=bool)
     hit_implant = np.zeros(len(dirs), dtype=bool)
@@ -101,7 +102,7 @@ def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
                  templates: Sequence[PathLike] = (), method: str = "hash",
                  device: str = "auto", weights: Optional[PathLike] = None, workers: int = 1,
                  opening_mm: Optional[float] = None, smoothing: Optional[float] = None,
-                 render: bool = True, progress: Optional[Callable[[float, str], None]] = None,
+                 hamming_radius: Optional[int] = None, render: bool = True, progress: Optional[Callable[[float, str], None]] = None,
                  cancel: Optional[Callable[[], bool]] = None) -> dict:
     """Run everything and write the files listed in the module docstring; returns the report."""
     from . import implant as implant_mod
@@ -130,7 +131,9 @@ def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
 
     t = time.perf_counter()
     tpl = load_templates(templates) if templates else []
-    refined = refine_to(result.mask, method, tpl, defective.grid, workers, stage.sub(0.12, 0.6))
+    options = {} if hamming_radius is None else {"hamming_radius": hamming_radius}
+    refined = refine_to(result.mask, method, tpl, defective.grid, workers, stage.sub(0.12, 0.6),
+                        **options)
     completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)
     del refined
     times["refinement_s"] = time.perf_counter() - t
@@ -148,7 +151,7 @@ def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
 
     t = time.perf_counter()
     smooth = DEFAULT_SMOOTHING if smoothing is None else smoothing
-    skull_mesh = mask_to_mesh(defective, smooth, progress=stage.sub(0.75, 0.85).report)
+    skull_mesh = mask_to_mesh(completed, smooth, progress=stage.sub(0.75, 0.85).report)
     write_mesh(out / "skull.stl", skull_mesh)
     skull_print = printability_report(skull_mesh)
     del skull_mesh
@@ -169,7 +172,7 @@ def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},
         "defect_coverage": coverage,
-        "printability": {"skull": skull_print, "implant": implant_print},
+        "skull": skull_print, "implant": implant_print,
         "timings_s": {k: round(v, 2) for k, v in times.items()},
         "files": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) + ["report.json"],
     }

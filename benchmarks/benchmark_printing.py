@@ -1,0 +1,256 @@
+"""Benchmark of the printing step: meshing speed and memory, mesh fidelity and printability
+per upsampling method, implant metrics per method, and a render of skull + implant.
+
+* Meshing: the bundled full-resolution skull (case 069, 512 x 512 x 236) meshed raw and
+  smoothed, each in a fresh process: wall time and peak memory added by the meshing
+  (target <= 5 s, <= 1 GB).
+* Per SkullFix case (default the validation split 060-079; nothing here is fitted to them):
+  the ground-truth complete skull is degraded to the challenge's coarse format and brought
+  back to full resolution by each ``--methods`` entry (``nearest``, ``trilinear``, ``hash``,
+  ``kdtree``, ... via ``synthesis.refine``); completed skull = upsampled | defective, with
+  defective = complete & ~implant.
+  - implant metrics (DSC, boundary DSC, HD95) of our clean-up (``implant.extract_implant``)
+    per method, and of the reference clean-up on trilinear (one-voxel opening + largest
+    piece);
+  - for the first ``--fidelity-cases`` cases, the skull meshes of each method, raw marching
+    cubes and smoothed, against the ground-truth skull's raw marching-cubes surface:
+    distances (mean, p95 mm), staircase index, printability.
+* A render of skull + implant for ``--render-case`` into docs/images/.
+
+Prints markdown tables and writes JSON to benchmarks/results/printing.json. Example:
+    python benchmarks/benchmark_printing.py --cases 060-079 --methods nearest,trilinear
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "VoxelRearrangement"))
+
+from VoxelRearrangementLib.fidelity import fidelity_report  # noqa: E402
+from VoxelRearrangementLib.implant import extract_implant, raw_implant  # noqa: E402
+from VoxelRearrangementLib.implant_metrics import implant_metrics  # noqa: E402
+from VoxelRearrangementLib.mask_io import Mask, read_mask  # noqa: E402
+from VoxelRearrangementLib.meshing import DEFAULT_SMOOTHING, mask_to_mesh  # noqa: E402
+from VoxelRearrangementLib.printability import printability_report  # noqa: E402
+from VoxelRearrangementLib.resample import downsample  # noqa: E402
+
+SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData" / "skull069_complete.nrrd"
+
+
+def _memory_mb() -> tuple:
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+
+def _mesh_child(path: str, smoothing: float, decimate: float, queue) -> None:
+    mask = read_mask(path)
+    mask_to_mesh(Mask(mask.array[:8, :8, :8] | 1, mask.ijk_to_lps))  # warm up imports
+    open("/proc/self/clear_refs", "w").write("5")  # reset the peak (Linux)
+    before, _ = _memory_mb()
+    t = time.perf_counter()
+    mesh = mask_to_mesh(mask, smoothing=smoothing, decimate=decimate)
+    seconds = time.perf_counter() - t
+    _, peak = _memory_mb()
+    rep = printability_report(mesh)
+    queue.put({"smoothing": smoothing, "decimate": decimate, "seconds": round(seconds, 2),
+               "peak_added_mb": round(peak - before, 1), "process_peak_mb": round(peak, 1),
+               "triangles": mesh.triangle_count, "watertight": rep["watertight"],
+               "components": rep["components"], "volume_ml": round(rep["volume_ml"], 2)})
+
+
+def meshing_speed(settings) -> list:
+    """Time and peak memory of meshing the bundled full-resolution skull, fresh process each."""
+    ctx = multiprocessing.get_context("spawn")
+    rows = []
+    for smoothing, decimate in settings:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_mesh_child, args=(str(SAMPLE), smoothing, decimate, queue))
+        proc.start()
+        rows.append(queue.get())
+        proc.join()
+    return rows
+
+
+def reference_cleanup(completed: Mask, defective: Mask) -> Mask:
+    """The reference: completed minus defective, one-voxel opening, largest piece."""
+    opened = ndimage.binary_opening(raw_implant(completed, defective))
+    labels, n = ndimage.label(opened)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return Mask((labels == np.argmax(sizes)).astype(np.uint8), defective.ijk_to_lps)
+
+
+def upsample(coarse: Mask, method: str, grid) -> Mask:
+    from VoxelRearrangementLib.pipeline import refine_to
+    return refine_to(coarse, method, [], grid)
+
+
+def run_case(case: str, data: Path, methods, fidelity: bool, render_to: Path = None) -> dict:
+    t0 = time.perf_counter()
+    complete = read_mask(data / "complete" / f"{case}.nrrd")
+    truth = read_mask(data / "implant" / f"{case}.nrrd")
+    defective = Mask((complete.array & (1 - truth.array)).astype(np.uint8), complete.ijk_to_lps)
+    coarse = downsample(complete)
+    out = {"case": case, "shape": list(complete.array.shape), "sheared": complete.grid.is_sheared,
+           "implant": {}, "skull": {}}
+    truth_mesh = mask_to_mesh(complete, smoothing=0) if fidelity else None
+    if fidelity:
+        smooth_truth = mask_to_mesh(complete, smoothing=DEFAULT_SMOOTHING)
+        out["skull"]["truth-smoothed"] = _skull_row(smooth_truth, truth_mesh)
+    for method in methods:
+        t = time.perf_counter()
+        up = upsample(coarse, method, complete.grid)
+        up_s = time.perf_counter() - t
+        completed = Mask((up.array | defective.array).astype(np.uint8), complete.ijk_to_lps)
+        if method == "trilinear":
+            out["implant"]["reference (trilinear)"] = implant_metrics(
+                reference_cleanup(completed, defective), truth, defective)
+        t = time.perf_counter()
+        ours = extract_implant(completed, defective)
+        row = implant_metrics(ours, truth, defective)
+        row["cleanup_s"] = round(time.perf_counter() - t, 2)
+        row["upsample_s"] = round(up_s, 2)
+        mesh = mask_to_mesh(ours)
+        rep = printability_report(mesh, thickness=True)
+        row.update({"mesh_watertight": rep["watertight"], "mesh_components": rep["components"],
+                    "wall_min_mm": rep["wall_thickness_mm"]["min"],
+                    "wall_p5_mm": rep["wall_thickness_mm"]["p5"]})
+        out["implant"][method] = row
+        if render_to is not None and method == "trilinear":
+            from VoxelRearrangementLib.render import render_png
+            render_png(render_to, defective, ours,
+                       title=f"SkullFix {case}: defective skull (grey) and implant (orange), "
+                             "trilinear + clean-up")
+        if fidelity:
+            for smoothing in (0.0, DEFAULT_SMOOTHING):
+                mesh = mask_to_mesh(up, smoothing=smoothing)
+                name = f"{method} {'raw MC' if smoothing == 0 else 'smoothed'}"
+                out["skull"][name] = _skull_row(mesh, truth_mesh)
+        del up, completed
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def _skull_row(mesh, truth_mesh) -> dict:
+    fid = fidelity_report(mesh, truth_mesh)
+    rep = printability_report(mesh)
+    return {**{k: round(v, 4) for k, v in fid.items()},
+            "watertight": rep["watertight"], "non_manifold_edges": rep["non_manifold_edges"],
+            "components": rep["components"], "triangles": rep["triangles"],
+            "volume_ml": round(rep["volume_ml"], 2)}
+
+
+def parse_cases(text: str) -> list:
+    out = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out += [f"{i:03d}" for i in range(int(a), int(b) + 1)]
+        else:
+            out.append(f"{int(part):03d}")
+    return out
+
+
+def summary(results: list) -> dict:
+    """Per implant method: mean metrics, and per-case wins over the reference."""
+    table = {}
+    names = list(results[0]["implant"]) if results else []
+    for name in names:
+        rows = [r["implant"][name] for r in results]
+        table[name] = {k: float(np.mean([row[k] for row in rows])) for k in ("dsc", "bdsc", "hd95_mm")}
+        table[name]["min_dsc"] = float(min(row["dsc"] for row in rows))
+        ref = [r["implant"].get("reference (trilinear)") for r in results]
+        if all(ref) and not name.startswith("reference"):
+            table[name]["cases_beating_reference"] = (
+                f"{sum(row['dsc'] > q['dsc'] and row['hd95_mm'] <= q['hd95_mm'] for row, q in zip(rows, ref))}"
+                f"/{len(rows)}")
+    return table
+
+
+def markdown(meshing: list, results: list, implant_table: dict) -> str:
+    lines = []
+    if meshing:
+        lines += ["### Meshing a full-resolution skull (512 x 512 x 236)", "",
+                  "| smoothing | decimate | time (s) | peak memory added (MB) | triangles | watertight |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['smoothing']} | {r['decimate']} | {r['seconds']} | {r['peak_added_mb']} | "
+                  f"{r['triangles']} | {r['watertight']} |" for r in meshing]
+        lines.append("")
+    skull = [r for r in results if r["skull"]]
+    if skull:
+        names = list(skull[0]["skull"])
+        lines += [f"### Skull mesh fidelity vs the ground truth (cases {', '.join(r['case'] for r in skull)})", "",
+                  "| mesh | mean dist (mm) | p95 dist (mm) | staircase index | watertight | components | triangles |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for n in names:
+            rows = [r["skull"][n] for r in skull]
+            lines.append(f"| {n} | {np.mean([x['mean_mm'] for x in rows]):.3f} | "
+                         f"{np.mean([x['p95_mm'] for x in rows]):.3f} | "
+                         f"{np.mean([x['staircase_index'] for x in rows]):.4f} | "
+                         f"{all(x['watertight'] for x in rows)} | "
+                         f"{np.mean([x['components'] for x in rows]):.0f} | "
+                         f"{np.mean([x['triangles'] for x in rows]):.0f} |")
+        lines.append("")
+    if implant_table:
+        lines += [f"### Implant metrics (SkullFix {results[0]['case']}-{results[-1]['case']}, "
+                  f"{len(results)} cases; completed skull = upsampled coarse ground truth)", "",
+                  "| completed skull + clean-up | DSC | boundary DSC | HD95 (mm) | worst DSC | beats reference (DSC and HD95) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for name, r in implant_table.items():
+            label = name if name.startswith("reference") else f"{name} + ours"
+            lines.append(f"| {label} | {r['dsc']:.4f} | {r['bdsc']:.4f} | {r['hd95_mm']:.3f} | "
+                         f"{r['min_dsc']:.4f} | {r.get('cases_beating_reference', '-')} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--cases", default="060-079", help="e.g. 060-079 or 060,065")
+    parser.add_argument("--methods", default="nearest,trilinear",
+                        help="comma-separated upsampling methods (nearest, trilinear, median, "
+                             "gaussian, hash, kdtree)")
+    parser.add_argument("--fidelity-cases", type=int, default=2,
+                        help="how many of the cases also get the skull-mesh fidelity (slow)")
+    parser.add_argument("--render-case", default="069")
+    parser.add_argument("--no-meshing-speed", action="store_true")
+    parser.add_argument("--decimation-timing", action="store_true",
+                        help="also time smoothing + 50 %% decimation (slow: ~30 s)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "printing.json"))
+    args = parser.parse_args()
+
+    settings = [(0.0, 0.0), (DEFAULT_SMOOTHING, 0.0)] + \
+        ([(DEFAULT_SMOOTHING, 0.5)] if args.decimation_timing else [])
+    meshing = [] if args.no_meshing_speed else meshing_speed(settings)
+    data = Path(args.data) / "skullfix"
+    cases = parse_cases(args.cases)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    results = []
+    for n, case in enumerate(cases):
+        render = ROOT / "docs" / "images" / f"skull_implant_{case}.png" if case == args.render_case else None
+        if render is not None:
+            render.parent.mkdir(parents=True, exist_ok=True)
+        results.append(run_case(case, data, methods, n < args.fidelity_cases, render))
+        print(f"case {case}: " + ", ".join(f"{k} dsc {v['dsc']:.4f} hd95 {v['hd95_mm']:.2f}"
+                                           for k, v in results[-1]["implant"].items()), flush=True)
+    table = summary(results)
+    text = markdown(meshing, results, table)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meshing": meshing, "cases": results, "implant_summary": table,
+                               "methods": methods, "markdown": text}, indent=1, default=float))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
