@@ -62,12 +62,15 @@ def test_bad_inputs_give_clear_errors(sample_dir, tmp_path):
     write_mask(tmp_path / "empty.nrrd", Mask(np.zeros_like(coarse.array), coarse.ijk_to_lps))
     _expect_error(run_cli("refine", "--coarse", tmp_path / "empty.nrrd", "--method", "trilinear",
                           "--output", tmp_path / "o.nrrd"), "empty")
-    speck = np.zeros((64, 64, 32), np.uint8)
-    speck[30, 30, 16] = 1
+    speck = np.zeros((256, 256, 128), np.uint8)
+    speck[130, 130, 60] = 1  # vanishes at the coarse level: nothing to learn from
     write_mask(tmp_path / "speck.nrrd", Mask(speck, np.eye(4)))
     _expect_error(run_cli("refine", "--coarse", sample_dir / "skull069_coarse.nrrd", "--method", "hash",
                           "--template", tmp_path / "speck.nrrd", "--output", tmp_path / "o.nrrd"),
                   "no surface")
+    _expect_error(run_cli("refine", "--coarse", sample_dir / "skull069_coarse.nrrd", "--method", "hash",
+                          "--template", sample_dir / "skull069_coarse.nrrd", "--output", tmp_path / "o.nrrd"),
+                  "not finer than the coarse grid")
     _expect_error(run_cli("evaluate", "--prediction", sample_dir / "skull069_coarse.nrrd",
                           "--reference", sample_dir / "skull069_complete.nrrd"), "not on the same voxel grid")
     _expect_error(run_cli("refine", "--coarse", sample_dir / "skull069_coarse.nrrd", "--method",

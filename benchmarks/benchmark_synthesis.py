@@ -146,11 +146,21 @@ def main() -> None:
     parser.add_argument("--table", default=None, help="vote tables (default: the bundled 000-059 table)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--render-case", default="069")
+    parser.add_argument("--summarize", nargs="+", metavar="JSON",
+                        help="only combine the rows of earlier runs (e.g. two halves of the cases)")
     args = parser.parse_args()
     methods = args.methods.split(",")
-    tables = StepTables.load(args.table or resource_path(*DEFAULT_TABLES))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.summarize:
+        runs = [json.loads(Path(p).read_text()) for p in args.summarize]
+        rows = [r for run in runs for r in run["rows"]]
+        n_cases = [len(run["cases"]) for run in runs]
+        smooth = {k: float(sum(run["ground_truth_smoothness"][k] * n for run, n in zip(runs, n_cases))
+                           / sum(n_cases)) for k in runs[0]["ground_truth_smoothness"]}
+        write_summary(rows, [m for m in methods if any(r["method"] == m for r in rows)], smooth, out)
+        return
+    tables = StepTables.load(args.table or resource_path(*DEFAULT_TABLES))
     rows, truth_smooth = [], []
     for case in parse_cases(args.cases):
         truth = read_mask(Path(args.data) / "skullfix" / "complete" / f"{case}.nrrd")
@@ -175,9 +185,14 @@ def main() -> None:
         if kept:
             render(case, truth, kept, ROOT / "docs" / "images" / "synthesis_comparison.png")
         (out / "synthesis.json").write_text(json.dumps({"rows": rows}, indent=1))
+    smooth = {k: float(np.mean([s[k] for s in truth_smooth])) for k in truth_smooth[0]}
+    write_summary(rows, methods, smooth, out)
+
+
+def write_summary(rows, methods, smooth, out: Path) -> None:
+    """Print and write the markdown table and the JSON (summary and every row)."""
     keys = ["dice", "hd95_mm", "assd_mm", "roughness_mm", "staircase_fraction", "seconds", "peak_mb"]
     table = summarize(rows, methods, keys)
-    smooth = {k: float(np.mean([s[k] for s in truth_smooth])) for k in truth_smooth[0]}
     md = markdown(table, len(set(r["case"] for r in rows)), smooth)
     print(md)
     (out / "synthesis.md").write_text(md + "\n")

@@ -1,8 +1,8 @@
 """Rebuild the small sample bundled in VoxelRearrangement/Resources/SampleData from ../shared/data.
 
-Case 069 (a validation case with a sheared grid) as the patient: its complete skull, the
+Case 069 (a validation case with a tilted grid) as the patient: its complete skull, the
 defective skull (complete minus implant), the ground-truth implant and the challenge coarse
-format of the complete skull; case 005 (training set, also sheared) as the template skull.
+format of the complete skull; case 005 (training set, also tilted) as the template skull.
 Usage: python scripts/make_sample_data.py [--data ../shared/data]
 """
 import argparse

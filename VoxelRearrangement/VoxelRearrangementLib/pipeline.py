@@ -58,16 +58,17 @@ def refine_to(coarse: Mask, method: str, templates: Sequence[Mask], target: Grid
 
 
 def defect_coverage(defective: Mask, implant: Mask, n_rays: int = 4000,
-                    min_superior: float = 0.25, step_mm: float = 0.5,
+                    min_superior: float = 0.0, step_mm: float = 0.5,
                     reach_mm: float = 160.0) -> Dict[str, float]:
     """How well the implant closes the skull, without ground truth.
 
-    Rays from the centre of the skull's bounding box go out in ``n_rays`` directions of the
-    upper vault (superior component > ``min_superior``, which avoids the skull base, orbits
-    and foramen magnum). A ray that crosses no bone of the defective skull leaves through the
-    defect; ``covered_fraction`` is the share of those that cross the implant.
-    ``defect_solid_angle_fraction`` is the share of all upper-vault rays that leave through
-    a defect."""
+    Rays from the centre of the skull's bounding box go out in ``n_rays`` evenly spread
+    directions of the vault (superior component > ``min_superior``: the upper half of the
+    head, top and sides, which avoids the skull base, orbits and foramen magnum; on the
+    complete SkullFix skull 069 no such ray escapes). A ray that crosses no bone of the
+    defective skull leaves through the defect; ``covered_fraction`` is the share of those
+    that cross the implant; ``defect_solid_angle_fraction`` the share of all rays that leave
+    through a defect."""
     m = defective.ijk_to_lps
     inv = np.linalg.inv(m)
     idx = np.argwhere(defective.array)

@@ -95,6 +95,10 @@ def learn_template(template: Mask, offset_bins: int,
     of both steps."""
     if not template.array.any():
         raise VoxelRearrangementError("a template skull is empty (no voxel set)")
+    if any(n <= c for n, c in zip(template.array.shape, coarse_shape)):
+        raise VoxelRearrangementError(
+            f"a template skull of {template.array.shape} voxels is not finer than the coarse "
+            f"grid {tuple(coarse_shape)}: templates must be high-resolution skulls")
     levels = degrade_template(template, coarse_shape)
     steps = []
     for s in (0, 1):
