@@ -16,7 +16,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from .errors import VoxelRearrangementError
-from .mask_io import Mask
+from .mask_io import Mask, atomic_output
 from .progress import Stage
 from .resample import downsample
 from .resources import resource_path
@@ -107,28 +107,15 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
 
 def write_probability(path: PathLike, probability: np.ndarray, ijk_to_lps: np.ndarray) -> Path:
     """Write a float32 probability map as NRRD (LPS geometry), atomically (temp + rename)."""
-    import os
-    import tempfile
-
     import nrrd
 
     path = Path(path)
     if not path.name.lower().endswith(".nrrd"):
         raise VoxelRearrangementError(f"{path}: probabilities are written as .nrrd")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VoxelRearrangementError(f"{path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".nrrd", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_output(path, ".nrrd") as tmp:
         nrrd.write(tmp, np.ascontiguousarray(probability, dtype=np.float32),
                    {"space": "left-posterior-superior", "kinds": ["domain"] * 3,
                     "space directions": ijk_to_lps[:3, :3].T.copy(),
                     "space origin": ijk_to_lps[:3, 3].copy(), "encoding": "gzip"},
                    compression_level=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path

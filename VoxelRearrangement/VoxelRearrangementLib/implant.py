@@ -38,6 +38,7 @@ DEFAULT_SMOOTHING_MM = 1.75
 #: Default smallest volume (mL) of an extra piece kept besides the largest.
 DEFAULT_MIN_COMPONENT_ML = 1.0
 
+_FACES = ndimage.generate_binary_structure(3, 1)
 _FULL = np.ones((3, 3, 3), dtype=bool)
 
 
@@ -104,12 +105,14 @@ class _Sparse:
         return np.flatnonzero(inside)
 
     def components(self, flat: np.ndarray) -> Tuple[int, np.ndarray]:
-        """26-connected components of the voxels ``flat`` (sorted): count and labels."""
+        """6-connected (face-connected) components of the voxels ``flat`` (sorted): count and
+        labels. Face connectivity matches the marching-cubes surface: voxels joined only by an
+        edge or a corner mesh as separate pieces, so they must count as separate pieces here."""
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
         inside = self._volume(flat)
         rows, cols = [np.arange(len(flat))], [np.arange(len(flat))]
-        for o in self.offsets(_FULL)[:13]:  # half of the 26 neighbours: each edge once
+        for o in self.offsets(_FACES)[:3]:  # half of the 6 neighbours: each edge once
             hit = np.flatnonzero(inside[flat + o])
             rows.append(hit)
             cols.append(np.searchsorted(flat, flat[hit] + o))

@@ -61,16 +61,22 @@ def mask_format(path: PathLike) -> str:
         f"{path}: unknown mask format (use .nrrd, .seg.nrrd, .nii or .nii.gz)")
 
 
+def _existing(path: PathLike) -> Tuple[Path, str]:
+    """``path`` and its format, or a clear error when the name or the file is wrong."""
+    path = Path(path)
+    fmt = mask_format(path)
+    if not path.is_file():
+        raise VoxelRearrangementError(f"{path}: no such file")
+    return path, fmt
+
+
 def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
     """Read a binary mask.
 
     ``segment`` picks a segment (by ID or name) of a ``.seg.nrrd`` holding several; a plain
     labelmap must have at most two distinct values (0 and one other), any other is an error.
     """
-    path = Path(path)
-    fmt = mask_format(path)
-    if not path.is_file():
-        raise VoxelRearrangementError(f"{path}: no such file")
+    path, fmt = _existing(path)
     try:
         if fmt == "nifti":
             data, matrix = _read_nifti(path)
@@ -86,10 +92,7 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
 
 def read_grid(path: PathLike) -> Grid:
     """The voxel grid of an image or mask file, reading only its header."""
-    path = Path(path)
-    fmt = mask_format(path)
-    if not path.is_file():
-        raise VoxelRearrangementError(f"{path}: no such file")
+    path, fmt = _existing(path)
     try:
         if fmt == "nifti":
             import nibabel as nib
@@ -97,10 +100,7 @@ def read_grid(path: PathLike) -> Grid:
             return Grid(img.shape[:3], LPS_TO_RAS @ np.asarray(img.affine, dtype=np.float64))
         import nrrd
         header = nrrd.read_header(str(path))
-        kinds = [str(k).lower() for k in header.get("kinds", ["domain"] * int(header["dimension"]))]
-        spatial = tuple(a for a, k in enumerate(kinds) if k in ("domain", "space"))
-        if len(spatial) != 3:
-            spatial = tuple(range(int(header["dimension"])))[-3:]
+        spatial = _spatial_axes(header, int(header["dimension"]))
         return Grid([int(header["sizes"][a]) for a in spatial], _nrrd_matrix(header, spatial))
     except VoxelRearrangementError:
         raise
@@ -178,6 +178,13 @@ def _nrrd_matrix(header: dict, spatial_axes: Tuple[int, ...]) -> np.ndarray:
     return m
 
 
+def _spatial_axes(header: dict, ndim: int) -> Tuple[int, ...]:
+    """The three space axes of a NRRD (by their kinds; the last three when kinds say nothing)."""
+    kinds = [str(k).lower() for k in header.get("kinds", ["domain"] * ndim)]
+    spatial = tuple(a for a, k in enumerate(kinds) if k in ("domain", "space"))
+    return spatial if len(spatial) == 3 else tuple(range(ndim))[-3:]
+
+
 def _segments(header: dict) -> list:
     """Segments described by a Slicer .seg.nrrd header: dicts with id, name, label, layer."""
     out = []
@@ -193,10 +200,7 @@ def _segments(header: dict) -> list:
 def _read_nrrd(path: Path, segment: Optional[str]):
     import nrrd
     data, header = nrrd.read(str(path))
-    kinds = [str(k).lower() for k in header.get("kinds", ["domain"] * data.ndim)]
-    spatial = tuple(a for a, k in enumerate(kinds) if k in ("domain", "space"))
-    if len(spatial) != 3:
-        spatial = tuple(range(data.ndim))[-3:]
+    spatial = _spatial_axes(header, data.ndim)
     segs = _segments(header)
     label = None
     if segs:

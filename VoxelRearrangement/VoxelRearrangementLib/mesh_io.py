@@ -8,7 +8,6 @@ is atomic (a temporary file in the same folder is renamed over the target once c
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Union
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from .errors import VoxelRearrangementError
 from .geometry import LPS_TO_RAS
-from .mask_io import check_writable
+from .mask_io import atomic_output
 from .meshing import Mesh, mesh_to_polydata, polydata_to_arrays
 
 PathLike = Union[str, os.PathLike]
@@ -43,20 +42,12 @@ def write_mesh(path: PathLike, mesh: Mesh, space: str = "LPS") -> Path:
     if mesh.triangle_count == 0:
         raise VoxelRearrangementError(f"{path}: the mesh is empty, nothing to write")
     path = Path(path)
-    check_writable(path)
     vertices = mesh.vertices if space == "LPS" else mesh.vertices * LPS_TO_RAS.diagonal()[:3]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + fmt, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, "." + fmt) as tmp:
         if fmt == "obj":
             _write_obj(tmp, vertices, mesh.faces, space)
         else:
             _write_vtk(tmp, fmt, Mesh(vertices, mesh.faces), space)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 
