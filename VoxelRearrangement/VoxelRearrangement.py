@@ -9,6 +9,7 @@ Lib's command line (``VoxelRearrangementLib``) started with PythonSlicer.
 import logging
 import os
 import shutil
+import time
 from typing import Annotated, Optional
 
 import qt
@@ -29,6 +30,9 @@ from VoxelRearrangementLogicCore.worker import WorkerEnvironment
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 TORCH_REQUIREMENT = "==2.13.0"
+#: Python packages the Lib needs that Slicer does not bundle (numpy, scipy and vtk it does):
+#: import name -> pip requirement. torch comes from the PyTorch extension (ensureTorch).
+PYTHON_REQUIREMENTS = {"nrrd": "pynrrd>=1.0"}
 POLL_INTERVAL_MS = 100
 
 
@@ -88,7 +92,7 @@ def registerSampleData():
             uris=[qt.QUrl.fromLocalFile(str(SAMPLE_DIR / f"{stem}.nrrd")).toString() for stem in stems],
             fileNames=[f"{stem}.nrrd" for stem in stems],
             nodeNames=stems,
-            loadFileTypes=["SegmentationFile"] * len(stems),
+            loadFileType=["SegmentationFile"] * len(stems),  # "loadFileTypes" only from Slicer 5.8
         )
 
 
@@ -161,8 +165,11 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        job, self._job = self._job, None
+        if job is not None:  # no timer will poll it any more: end it here (removes its files)
+            job.cancel()
+            while not job.poll():
+                time.sleep(0.01)
         self.removeObservers()
 
     def enter(self) -> None:
@@ -355,6 +362,20 @@ class VoxelRearrangementLogic(ScriptedLoadableModuleLogic, LogicCore):
             return
         if torchLogic.installTorch(askConfirmation=True, torchVersionRequirement=TORCH_REQUIREMENT) is None:
             raise VoxelRearrangementError("PyTorch is required for completion and the learned method")
+
+    def ensurePythonPackages(self) -> None:
+        """Install the Python packages the Lib needs (pynrrd) after asking the user, once."""
+        import importlib.util
+        missing = [requirement for name, requirement in PYTHON_REQUIREMENTS.items()
+                   if importlib.util.find_spec(name) is None]
+        if not missing:
+            return
+        if not slicer.util.confirmOkCancelDisplay(
+                _("Voxel Rearrangement needs these Python packages, which will now be downloaded and "
+                  "installed: {packages}").format(packages=", ".join(missing))):
+            raise VoxelRearrangementError(f"the Python packages {', '.join(missing)} are required")
+        slicer.util.pip_install(missing)
+        importlib.invalidate_caches()
 
     def loadSample(self, name: str = "skull069_coarse", scene=None):
         node = LogicCore.loadSample(self, name, scene)

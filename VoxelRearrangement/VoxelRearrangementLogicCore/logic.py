@@ -47,6 +47,10 @@ class LogicCore:
     def ensureTorch(self) -> None:
         """Make sure the worker can import torch (inside Slicer: ask to install it)."""
 
+    def ensurePythonPackages(self) -> None:
+        """Make sure this process and the worker can import the Lib's other dependencies
+        (inside Slicer: ask to install pynrrd, which Slicer does not bundle)."""
+
     # API ----------------------------------------------------------------------------------
 
     def startJob(self, inputSegmentation, segmentId: Optional[str] = None,
@@ -65,6 +69,7 @@ class LogicCore:
         scene = self.scene if self.scene is not None else (
             inputSegmentation.GetScene() if inputSegmentation is not None else None)
         job = PipelineJob(scene, request, self.workerEnvironment(device), self.temp_root)
+        self.ensurePythonPackages()
         if mode == "complete" or method == "learned":
             self.ensureTorch()
         return job.start()
@@ -90,7 +95,8 @@ class LogicCore:
             refined skull is made on (default: 4x finer than the coarse grid, corner aligned).
         :param workers, hammingRadius: synthesis options; ``smoothing``: mesh smoothing factor
             (0..1); ``openingMm``: implant clean-up (complete mode); None = worker default.
-        :param device: "cpu" hides GPUs from the worker; None lets it choose.
+        :param device: where the completion network runs: "cpu" (GPUs hidden from the worker),
+            "cuda" (an error without a GPU), "auto" or None (the worker chooses).
         :param progress: called as ``progress(fraction, message)``.
         :param cancel: polled; return True to stop (raises Cancelled, scene unchanged).
         :return: :class:`PipelineResult` with the created segmentation and model nodes, the
@@ -112,6 +118,7 @@ class LogicCore:
         if scene is None:
             raise VoxelRearrangementError("no scene to load the sample into")
         segment, _ = SAMPLES[name]
+        self.ensurePythonPackages()
         mask = read_mask(SAMPLE_DIR / f"{name}.nrrd")
         node = new_segmentation_node([(segment, mask, (0.945, 0.839, 0.569))], name)
         scene.AddNode(node)

@@ -66,7 +66,7 @@ class PipelineRequest:
     hamming_radius: Optional[int] = None
     smoothing: Optional[float] = None  # mesh smoothing factor (0: none .. 1: strong), as `mesh --smoothing`
     opening_mm: Optional[float] = None
-    device: Optional[str] = None  # "cpu" hides GPUs from the worker
+    device: Optional[str] = None  # auto, cpu (GPUs also hidden from the worker), cuda; None: auto
     output_name: Optional[str] = None
 
 
@@ -181,6 +181,8 @@ class PipelineJob:
             raise VoxelRearrangementError(f"unknown method '{r.method}' (choose from {', '.join(METHODS)})")
         if r.workers is not None and r.workers < 1:
             raise VoxelRearrangementError("workers must be at least 1")
+        if r.device not in (None, "auto", "cpu", "cuda"):
+            raise VoxelRearrangementError(f"unknown device '{r.device}' (choose from auto, cpu, cuda)")
         if r.reference_grid is not None and r.mode != "refine":
             raise VoxelRearrangementError("a reference grid is only used when refining a coarse skull")
 
@@ -241,8 +243,11 @@ class PipelineJob:
         out = folder / "out"
         if r.mode == "complete":
             extra = ["--opening-mm", str(float(r.opening_mm))] if r.opening_mm is not None else []
+            if r.device is not None:
+                extra += ["--device", r.device]
+            # --no-render: render.png is not read back, and it needs matplotlib, which Slicer lacks
             return [WorkerStep(["run", "--defective", str(input_path), *template_args,
-                                "--method", r.method, "--output-dir", str(out),
+                                "--method", r.method, "--output-dir", str(out), "--no-render",
                                 *options, *extra, *mesh_options],
                                "completing the skull and designing the implant", 1.0)]
         refine = ["refine", "--coarse", str(input_path), *template_args, "--method", r.method,
