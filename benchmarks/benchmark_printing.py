@@ -215,7 +215,8 @@ def markdown(meshing: list, results: list, implant_table: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--cases", default="060-079", help="e.g. 060-079 or 060,065")
+    parser.add_argument("--cases", default="060-079",
+                        help="e.g. 060-079 or 060,065; 'none' for the meshing speed alone")
     parser.add_argument("--methods", default="nearest,trilinear",
                         help="comma-separated upsampling methods (nearest, trilinear, median, "
                              "gaussian, hash, kdtree)")
@@ -226,11 +227,23 @@ def main() -> None:
     parser.add_argument("--decimation-timing", action="store_true",
                         help="also time smoothing + 50 %% decimation (slow: ~30 s)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "printing.json"))
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="only combine earlier runs (their meshing rows and cases) into --out")
     args = parser.parse_args()
+    if args.merge:
+        runs = [json.loads(Path(p).read_text()) for p in args.merge]
+        write_results([m for run in runs for m in run.get("meshing", [])],
+                      [c for run in runs for c in run.get("cases", [])],
+                      next((run["methods"] for run in runs if "methods" in run), []), Path(args.out))
+        return
 
     settings = [(0.0, 0.0), (DEFAULT_SMOOTHING, 0.0)] + \
         ([(DEFAULT_SMOOTHING, 0.5)] if args.decimation_timing else [])
     meshing = [] if args.no_meshing_speed else meshing_speed(settings)
+    if args.cases == "none":
+        print(json.dumps(meshing, indent=1))
+        Path(args.out).write_text(json.dumps({"meshing": meshing}, indent=1, default=float))
+        return
     data = Path(args.data) / "skullfix"
     cases = parse_cases(args.cases)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -242,10 +255,14 @@ def main() -> None:
         results.append(run_case(case, data, methods, n < args.fidelity_cases, render))
         print(f"case {case}: " + ", ".join(f"{k} dsc {v['dsc']:.4f} hd95 {v['hd95_mm']:.2f}"
                                            for k, v in results[-1]["implant"].items()), flush=True)
+    write_results(meshing, results, methods, Path(args.out))
+
+
+def write_results(meshing: list, results: list, methods: list, out: Path) -> None:
+    """Print the markdown tables and write them with every number to ``out`` (JSON)."""
     table = summary(results)
     text = markdown(meshing, results, table)
     print(text)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meshing": meshing, "cases": results, "implant_summary": table,
                                "methods": methods, "markdown": text}, indent=1, default=float))

@@ -78,10 +78,10 @@ def summarize(rows, methods, keys):
                     for k in keys}
         if m != "trilinear" and any(r["method"] == "trilinear" for r in rows):
             tri = {r["case"]: r for r in rows if r["method"] == "trilinear"}
-            table[m]["cases_better_assd_than_trilinear"] = sum(
-                r["assd_mm"] < tri[r["case"]]["assd_mm"] for r in sel)
-            table[m]["cases_dice_not_below_trilinear"] = sum(
-                r["dice"] >= tri[r["case"]]["dice"] for r in sel)
+            table[m]["cases_better_assd_than_trilinear"] = int(sum(
+                r["assd_mm"] < tri[r["case"]]["assd_mm"] for r in sel))
+            table[m]["cases_dice_not_below_trilinear"] = int(sum(
+                r["dice"] >= tri[r["case"]]["dice"] for r in sel))
     return table
 
 
@@ -101,40 +101,62 @@ def markdown(table, n_cases, truth_smooth):
 
 
 def render(case: str, truth: Mask, results: dict, path: Path) -> None:
-    """Surfaces of a patch of the vault: ground truth and each method side by side."""
+    """Top: the outer surface of a patch of the vault per method. Bottom: a slice through the
+    skull wall, the method's mask (grey) under the ground-truth boundary (orange)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
     from VoxelRearrangementLib.metrics import marching_cubes_surface
 
-    # a 70 x 70 x 40 voxel patch at the top of the skull, centred in-plane
     k_top = int(np.nonzero(truth.array.any(axis=(0, 1)))[0].max())
     ci, cj = (np.array(truth.array.shape[:2]) // 2)
-    box = (slice(ci - 35, ci + 35), slice(cj - 35, cj + 35), slice(max(k_top - 40, 0), k_top + 1))
-    panels = [("ground truth", truth.array)] + [(m, a) for m, a in results.items()]
-    fig = plt.figure(figsize=(4 * len(panels), 4.2))
+    box = (slice(ci - 40, ci + 40), slice(cj - 40, cj + 40), slice(max(k_top - 30, 0), k_top + 1))
+    j_slice = cj + 90  # a slice through the side of the vault, where the wall is oblique
+    column = truth.array[:, j_slice, :]
+    ks = np.nonzero(column.any(axis=0))[0]
+    panels = [("ground truth", truth.array)] + list(results.items())
+    fig = plt.figure(figsize=(4 * len(panels), 8))
     for n, (title, array) in enumerate(panels):
         patch = Mask(np.ascontiguousarray(array[box]), np.diag([*truth.grid.spacing, 1.0]))
         _, verts, faces = marching_cubes_surface(patch)
-        ax = fig.add_subplot(1, len(panels), n + 1, projection="3d")
-        mesh = Poly3DCollection(verts[faces], linewidths=0)
-        normals = np.cross(verts[faces][:, 1] - verts[faces][:, 0], verts[faces][:, 2] - verts[faces][:, 0])
+        ax = fig.add_subplot(2, len(panels), n + 1, projection="3d")
+        tri = verts[faces]
+        normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
-        shade = 0.35 + 0.65 * np.clip(normals @ np.array([0.3, -0.5, 0.8]), 0, 1)
-        mesh.set_facecolor(np.c_[np.outer(shade, [0.93, 0.86, 0.70]), np.ones(len(shade))])
+        shade = 0.45 + 0.55 * np.abs(normals @ np.array([0.5, -0.4, 0.77]))
+        mesh = Poly3DCollection(tri, linewidths=0, edgecolors="none")
+        mesh.set_facecolor(np.c_[np.outer(shade, [0.95, 0.88, 0.72]), np.ones(len(shade))])
         ax.add_collection3d(mesh)
         lo, hi = verts.min(axis=0), verts.max(axis=0)
-        ax.set_xlim(lo[0], hi[0]); ax.set_ylim(lo[1], hi[1]); ax.set_zlim(lo[2], hi[2])
-        ax.view_init(elev=35, azim=-60)
-        ax.set_box_aspect(hi - lo)
+        ax.set_xlim(lo[0], hi[0]); ax.set_ylim(lo[1], hi[1]); ax.set_zlim(hi[2] - 8, hi[2])
+        ax.view_init(elev=60, azim=-50)
+        ax.set_box_aspect((hi[0] - lo[0], hi[1] - lo[1], 8))
         ax.set_axis_off()
-        ax.set_title(title)
-    fig.suptitle(f"SkullFix case {case}: top of the vault, 70 x 70 voxel patch, coarse 128 x 128 x 64 input")
+        ax.set_title(f"{title}: outer surface")
+        ax2 = fig.add_subplot(2, len(panels), len(panels) + n + 1)
+        rows = slice(int(np.nonzero(column.any(axis=1))[0].min()), int(np.nonzero(column.any(axis=1))[0].min()) + 60)
+        ksl = slice(int(ks.max()) - 45, int(ks.max()) + 3)
+        ax2.imshow(array[rows, j_slice, ksl].T, origin="lower", cmap="Greys", vmin=0, vmax=1.6,
+                   interpolation="nearest", aspect=truth.grid.spacing[2] / truth.grid.spacing[0])
+        ax2.contour(truth.array[rows, j_slice, ksl].T, levels=[0.5], colors="#f08c28", linewidths=1.2)
+        ax2.set_xticks([]); ax2.set_yticks([])
+        ax2.set_title(f"{title}: slice j={j_slice}")
+    fig.suptitle(f"SkullFix case {case} refined from the 128 x 128 x 64 coarse mask "
+                 "(orange: ground-truth boundary)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def render_only(case: str, data: Path, tables: StepTables) -> None:
+    """Refine one case with trilinear, hash and kdtree and draw the comparison picture."""
+    truth = read_mask(data / "skullfix" / "complete" / f"{case}.nrrd")
+    coarse = downsample(truth)
+    kept = {m: refine(coarse, m, tables=tables, target_grid=truth.grid).mask.array
+            for m in ("trilinear", "hash", "kdtree")}
+    render(case, truth, kept, ROOT / "docs" / "images" / "synthesis_comparison.png")
 
 
 def main() -> None:
@@ -146,6 +168,8 @@ def main() -> None:
     parser.add_argument("--table", default=None, help="vote tables (default: the bundled 000-059 table)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--render-case", default="069")
+    parser.add_argument("--render-only", action="store_true",
+                        help="only refine --render-case and draw the comparison picture")
     parser.add_argument("--summarize", nargs="+", metavar="JSON",
                         help="only combine the rows of earlier runs (e.g. two halves of the cases)")
     args = parser.parse_args()
@@ -161,6 +185,9 @@ def main() -> None:
         write_summary(rows, [m for m in methods if any(r["method"] == m for r in rows)], smooth, out)
         return
     tables = StepTables.load(args.table or resource_path(*DEFAULT_TABLES))
+    if args.render_only:
+        render_only(args.render_case, Path(args.data), tables)
+        return
     rows, truth_smooth = [], []
     for case in parse_cases(args.cases):
         truth = read_mask(Path(args.data) / "skullfix" / "complete" / f"{case}.nrrd")
@@ -184,7 +211,10 @@ def main() -> None:
                 kept[method] = result.mask.array
         if kept:
             render(case, truth, kept, ROOT / "docs" / "images" / "synthesis_comparison.png")
-        (out / "synthesis.json").write_text(json.dumps({"rows": rows}, indent=1))
+        (out / "synthesis.json").write_text(json.dumps(
+            {"cases": sorted(set(r["case"] for r in rows)), "rows": rows,
+             "ground_truth_smoothness": {k: float(np.mean([s[k] for s in truth_smooth]))
+                                         for k in truth_smooth[0]}}, indent=1, default=float))
     smooth = {k: float(np.mean([s[k] for s in truth_smooth])) for k in truth_smooth[0]}
     write_summary(rows, methods, smooth, out)
 
@@ -198,7 +228,7 @@ def write_summary(rows, methods, smooth, out: Path) -> None:
     (out / "synthesis.md").write_text(md + "\n")
     (out / "synthesis.json").write_text(json.dumps(
         {"cases": sorted(set(r["case"] for r in rows)), "summary": table,
-         "ground_truth_smoothness": smooth, "rows": rows}, indent=1))
+         "ground_truth_smoothness": smooth, "rows": rows}, indent=1, default=float))
 
 
 if __name__ == "__main__":
