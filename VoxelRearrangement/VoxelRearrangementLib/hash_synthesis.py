@@ -50,6 +50,12 @@ class CodeVotes:
     def n_offset_classes(self) -> int:
         return self.offset_bins ** 3
 
+    def code_table(self) -> Int64HashTable:
+        """The hash table of the codes (built on first use, then kept with the votes)."""
+        if getattr(self, "_code_table", None) is None:
+            self._code_table = Int64HashTable(self.codes)
+        return self._code_table
+
     @classmethod
     def learn(cls, source: SourceLevel, step: LevelStep, truth: np.ndarray,
               section_count: int = 8) -> "CodeVotes":
@@ -105,7 +111,7 @@ class HashPredictor:
     def __init__(self, votes: CodeVotes, hamming_radius: int = 2,
                  hamming_margin: float = 0.0) -> None:
         self.votes = votes
-        self.table = Int64HashTable(votes.codes)
+        self.table = votes.code_table()
         self.hamming_radius = int(hamming_radius)
         self.hamming_margin = float(hamming_margin)
 

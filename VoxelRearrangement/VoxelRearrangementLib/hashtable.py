@@ -12,12 +12,19 @@ _EMPTY = np.int64(-1)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+def _distinct(keys: np.ndarray) -> bool:
+    """True if no key repeats (O(n) for the usual strictly increasing keys)."""
+    if np.all(keys[1:] > keys[:-1]):
+        return True
+    return np.unique(keys).size == keys.size
+
+
 class Int64HashTable:
     """Maps each of ``keys`` (unique, >= 0) to its position in ``keys``; -1 when absent."""
 
     def __init__(self, keys: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.int64)
-        if keys.size and (keys.min() < 0 or np.unique(keys).size != keys.size):
+        if keys.size and (keys.min() < 0 or not _distinct(keys)):
             raise ValueError("hash table keys must be unique and non-negative")
         self._bits = max(4, int(np.ceil(np.log2(max(2 * keys.size, 1)))))
         self._mask = np.int64((1 << self._bits) - 1)
