@@ -151,7 +151,7 @@ def main() -> int:
         out_dir = ROOT / "benchmarks" / "out" / "skullbreak"
         result["skullbreak"] = skullbreak_run(args.skullbreak, args.method, args.workers, out_dir,
                                               templates)
-        images = ROOT / "docs" / "images"
+        images = ROOT / "Resources" / "Screenshots"
         images.mkdir(parents=True, exist_ok=True)
         shutil.copy(out_dir / "render.png", images / "completion_skullbreak.png")
     args.out.parent.mkdir(parents=True, exist_ok=True)

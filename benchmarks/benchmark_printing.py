@@ -15,7 +15,7 @@ per upsampling method, implant metrics per method, and a render of skull + impla
   - for the first ``--fidelity-cases`` cases, the skull meshes of each method, raw marching
     cubes and smoothed, against the ground-truth skull's raw marching-cubes surface:
     distances (mean, p95 mm), staircase index, printability.
-* A render of skull + implant for ``--render-case`` into docs/images/.
+* A render of skull + implant for ``--render-case`` into Resources/Screenshots/.
 
 Prints markdown tables and writes JSON to benchmarks/results/printing.json. Example:
     python benchmarks/benchmark_printing.py --cases 060-079 --methods nearest,trilinear
@@ -249,7 +249,7 @@ def main() -> None:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     results = []
     for n, case in enumerate(cases):
-        render = ROOT / "docs" / "images" / f"skull_implant_{case}.png" if case == args.render_case else None
+        render = ROOT / "Resources" / "Screenshots" / f"skull_implant_{case}.png" if case == args.render_case else None
         if render is not None:
             render.parent.mkdir(parents=True, exist_ok=True)
         results.append(run_case(case, data, methods, n < args.fidelity_cases, render))

@@ -13,7 +13,7 @@ Usage:
       [--methods nearest,trilinear,median,gaussian,hash,kdtree] [--workers 1]
       [--out benchmarks/results] [--render-case 069]
 Prints a markdown table; writes synthesis.json and synthesis.md in --out and a render PNG
-into docs/images/.
+into Resources/Screenshots/.
 """
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def render_only(case: str, data: Path, tables: StepTables) -> None:
     coarse = downsample(truth)
     kept = {m: refine(coarse, m, tables=tables, target_grid=truth.grid).mask.array
             for m in ("trilinear", "hash", "kdtree")}
-    render(case, truth, kept, ROOT / "docs" / "images" / "synthesis_comparison.png")
+    render(case, truth, kept, ROOT / "Resources" / "Screenshots" / "synthesis_comparison.png")
 
 
 def main() -> None:
@@ -210,7 +210,7 @@ def main() -> None:
             if case == args.render_case and method in ("trilinear", "hash", "kdtree"):
                 kept[method] = result.mask.array
         if kept:
-            render(case, truth, kept, ROOT / "docs" / "images" / "synthesis_comparison.png")
+            render(case, truth, kept, ROOT / "Resources" / "Screenshots" / "synthesis_comparison.png")
         (out / "synthesis.json").write_text(json.dumps(
             {"cases": sorted(set(r["case"] for r in rows)), "rows": rows,
              "ground_truth_smoothness": {k: float(np.mean([s[k] for s in truth_smooth]))

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hamming-radius", type=int, default=2)
     p.add_argument("--hamming-margin", type=float, default=0.2,
                    help="share beyond 1/2 that Hamming-neighbour votes need to override trilinear")
-    p.add_argument("--offset-bins", type=int, default=4, help="sub-voxel offset classes per axis")
+    p.add_argument("--offset-bins", type=int, default=4, help="sub-voxel offset classes per axis (1-4)")
     p.add_argument("--report", help="write the run report (timings, lookup statistics) as JSON")
     p.add_argument("--segment", help="segment name or ID of the coarse input")
     p.set_defaults(func=_refine)

@@ -15,8 +15,13 @@ from typing import Iterator, Sequence, Tuple
 import numpy as np
 
 from .codes import codes_at, mixed_voxels
+from .errors import VoxelRearrangementError
 from .geometry import Grid
 from .resample import AxisMap, axis_maps, linear_at, upsample_nearest
+
+
+#: Offset classes per axis at most: 4 ** 3 = 64 classes fit the 64-bit class masks.
+MAX_OFFSET_BINS = 4
 
 
 @dataclass(frozen=True)
@@ -41,15 +46,25 @@ class LevelStep:
     def __init__(self, source: Grid, target: Grid, offset_bins: int) -> None:
         self.source = source
         self.target = target
+        if not 1 <= int(offset_bins) <= MAX_OFFSET_BINS:
+            raise VoxelRearrangementError(
+                f"offset bins must be 1 to {MAX_OFFSET_BINS} per axis, not {offset_bins}")
         self.offset_bins = int(offset_bins)
         self.maps: Tuple[AxisMap, AxisMap, AxisMap] = axis_maps(source, target)
         self._axis_bins = [self._bins(m, n) for m, n in zip(self.maps, source.shape)]
-        # per axis, (source voxels, bins): which offset bins the children of a source voxel have
-        self._child_bins = []
-        for m, bins, n in zip(self.maps, self._axis_bins, source.shape):
-            has = np.zeros((n, self.offset_bins), dtype=bool)
+        # per axis and source voxel, a 64-bit mask of the offset classes whose bin along that
+        # axis some child of the voxel has; a parent's classes are the AND of its three masks
+        b = self.offset_bins
+        cls_bins = np.stack(np.unravel_index(np.arange(b ** 3), (b, b, b)), axis=1)
+        self._class_masks = []
+        for axis, (m, bins, n) in enumerate(zip(self.maps, self._axis_bins, source.shape)):
+            has = np.zeros((n, b), dtype=bool)
             has[m.nearest, bins] = True
-            self._child_bins.append(has)
+            of_bin = np.array([np.sum(np.uint64(1) << np.flatnonzero(cls_bins[:, axis] == k)
+                                      .astype(np.uint64), dtype=np.uint64) for k in range(b)],
+                              dtype=np.uint64)
+            self._class_masks.append(np.bitwise_or.reduce(np.where(has, of_bin[None, :],
+                                                                   np.uint64(0)), axis=1))
 
     @property
     def ratio(self) -> np.ndarray:
@@ -75,12 +90,12 @@ class LevelStep:
                      n_groups: int) -> np.ndarray:
         """(n_groups, offset classes) bool: the offset classes that the children of the source
         voxels ``parents`` have, pooled by ``group`` (e.g. the parent's code)."""
-        a0, a1, a2 = (h[p] for h, p in zip(self._child_bins, parents))
-        per_parent = (a0[:, :, None, None] & a1[:, None, :, None] & a2[:, None, None, :]
-                      ).reshape(len(group), -1)
-        order = np.argsort(group, kind="stable")
-        starts = np.searchsorted(group[order], np.arange(n_groups))
-        return np.logical_or.reduceat(per_parent[order], starts, axis=0)
+        per_parent = self._class_masks[0][parents[0]] & self._class_masks[1][parents[1]] \
+            & self._class_masks[2][parents[2]]
+        pooled = np.zeros(n_groups, dtype=np.uint64)
+        np.bitwise_or.at(pooled, group, per_parent)
+        bits = np.arange(self.n_offset_classes, dtype=np.uint64)
+        return ((pooled[:, None] >> bits[None, :]) & np.uint64(1)).astype(bool)
 
     def parents(self, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> Tuple[np.ndarray, ...]:
         """Source index (nearest voxel centre) of target voxels ``(i, j, k)``."""
