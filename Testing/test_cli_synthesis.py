@@ -5,7 +5,6 @@ import sys
 
 import nrrd
 import numpy as np
-import pytest
 
 from VoxelRearrangementLib.mask_io import Mask, read_mask, write_mask
 

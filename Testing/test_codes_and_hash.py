@@ -91,7 +91,6 @@ def _brute_votes(src, tgt, bins):
 
 
 def _brute_step(src_array, src_grid, tgt_grid, votes, bins, radius, margin):
-    from VoxelRearrangementLib.resample import AxisMap
     out = np.zeros(tgt_grid.shape, np.uint8)
     by_code = {}
     for (code, cls), v in votes.items():

@@ -212,7 +212,7 @@ def test_run_pipeline_writes_every_file(tmp_path, monkeypatch):
     import json
 
     from VoxelRearrangementLib import completion
-    from VoxelRearrangementLib.pipeline import defect_coverage, run_pipeline
+    from VoxelRearrangementLib.pipeline import defect_coverage
 
     skull, implant = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
     defective = Mask(skull.array & (1 - implant.array), skull.ijk_to_lps)

@@ -86,7 +86,7 @@ def summarize(rows, methods, keys):
 
 
 def markdown(table, n_cases, truth_smooth):
-    lines = [f"| method | Dice | HD95 (mm) | ASSD (mm) | roughness (mm) | staircase share | time (s) | peak memory (MB) | ASSD better than trilinear |",
+    lines = ["| method | Dice | HD95 (mm) | ASSD (mm) | roughness (mm) | staircase share | time (s) | peak memory (MB) | ASSD better than trilinear |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for m, t in table.items():
         wins = t.get("cases_better_assd_than_trilinear")

@@ -98,8 +98,8 @@ def _complete(args: argparse.Namespace) -> int:
                             progress=stage.sub(0.0, 0.3 if args.refine else 1.0).report)
     out = result.mask
     if args.refine:
-        from .pipeline import load_templates, refine_to
-        templates = load_templates(args.template) if args.refine in ("hash", "kdtree") else []
+        from .pipeline import refine_to
+        templates = list(args.template) if args.refine in ("hash", "kdtree") else []
         out = refine_to(out, args.refine, templates, defective.grid, args.workers,
                         stage.sub(0.3, 1.0))
     write_mask(args.output, out)

@@ -9,9 +9,8 @@ from .errors import VoxelRearrangementError
 from .mask_io import check_writable, mask_format, read_grid, read_mask, write_mask
 from .metrics import evaluate
 from .resample import downsample
-from .resources import DEFAULT_TABLES, resource_path
 from .synthesis import METHODS, TEMPLATE_METHODS, refine
-from .template_tables import StepTables, template_tables
+from .template_tables import StepTables, default_tables, template_tables
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,7 +77,7 @@ def _refine(args) -> int:
         if args.table:
             tables = StepTables.load(args.table)
         elif not args.template:
-            tables = StepTables.load(resource_path(*DEFAULT_TABLES))
+            tables = default_tables()
         templates = list(args.template)
         if tables is not None and templates:
             tables = StepTables.merge([tables, template_tables(templates, tables.offset_bins)])

@@ -18,7 +18,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -26,32 +26,18 @@ from .errors import VoxelRearrangementError
 from .geometry import Grid
 from .mask_io import Mask, read_mask, write_mask
 from .progress import Stage
-from .resources import DEFAULT_TABLES, DEFAULT_TEMPLATE, resource_path
 
 PathLike = Union[str, os.PathLike]
 
 
-def load_templates(paths: Sequence[PathLike]) -> List[Mask]:
-    """Template skulls from ``paths``, or the bundled template when none are given."""
-    return [read_mask(p) for p in (paths or [resource_path(*DEFAULT_TEMPLATE)])]
-
-
-def refine_to(coarse: Mask, method: str, templates: Sequence[Mask], target: Grid,
+def refine_to(coarse: Mask, method: str, templates: Sequence[Union[Mask, PathLike]], target: Grid,
               workers: int = 1, stage: Optional[Stage] = None, **options) -> Mask:
     """``coarse`` refined onto ``target`` with :func:`~.synthesis.refine`. Template methods
-    without ``templates`` use the bundled vote tables (hash) or the bundled template;
-    ``options`` (e.g. ``hamming_radius``) go to ``refine``."""
+    without ``templates`` use the bundled vote tables of SkullFix 000-059; ``options`` (e.g.
+    ``hamming_radius``) go to ``refine``."""
     from .synthesis import TEMPLATE_METHODS, refine
-    tables = None
-    if method in TEMPLATE_METHODS and not templates:
-        tables_path = Path(resource_path()) / Path(*DEFAULT_TABLES)
-        if method == "hash" and tables_path.is_file():
-            from .template_tables import StepTables
-            tables = StepTables.load(tables_path)
-        elif method == "hash":  # its tables are cached: the file is read only the first time
-            templates = [resource_path(*DEFAULT_TEMPLATE)]
-        else:
-            templates = load_templates(())
+    from .template_tables import default_tables
+    tables = default_tables() if method in TEMPLATE_METHODS and not templates else None
     stage = stage or Stage()
     return refine(coarse, method, templates, target, tables=tables, workers=workers,
                   progress=stage.report, **options).mask
@@ -131,7 +117,7 @@ def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
     times["completion_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    tpl = load_templates(templates) if templates else []
+    tpl = list(templates)  # files: their vote tables are cached by content
     options = {} if hamming_radius is None else {"hamming_radius": hamming_radius}
     refined = refine_to(result.mask, method, tpl, defective.grid, workers, stage.sub(0.12, 0.6),
                         **options)

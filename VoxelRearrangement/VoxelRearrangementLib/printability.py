@@ -9,7 +9,7 @@ thickness a printer sees across the wall.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 

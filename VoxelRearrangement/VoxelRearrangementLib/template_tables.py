@@ -70,6 +70,12 @@ class StepTables:
                    sum(t.n_templates for t in tables))
 
 
+def default_tables() -> "StepTables":
+    """The bundled vote tables of the SkullFix training skulls 000-059."""
+    from .resources import DEFAULT_TABLES, resource_path
+    return StepTables.load(resource_path(*DEFAULT_TABLES))
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("VOXELREARRANGEMENT_CACHE",
                                Path.home() / ".cache" / "VoxelRearrangement"))
