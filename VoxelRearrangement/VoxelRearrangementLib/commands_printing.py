@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from .implant import DEFAULT_MIN_COMPONENT_ML, DEFAULT_OPENING_MM, DEFAULT_SMOOTHING_MM, extract_implant
-from .mask_io import check_writable, mask_format, read_mask, write_mask
+from .mask_io import check_mask_output, check_writable, read_mask, write_mask
 from .mesh_io import mesh_format, write_mesh
 from .meshing import DEFAULT_SMOOTHING, mask_to_mesh
 from .printability import printability_report
@@ -51,8 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _implant(args) -> int:
     from .cli import print_progress
-    mask_format(args.output)
-    check_writable(args.output)
+    check_mask_output(args.output)
     print_progress(0.0, "reading the skulls")
     complete = read_mask(args.complete, args.segment)
     defective = read_mask(args.defective, args.segment)

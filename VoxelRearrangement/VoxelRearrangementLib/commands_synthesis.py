@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .errors import VoxelRearrangementError
-from .mask_io import check_writable, mask_format, read_grid, read_mask, write_mask
+from .mask_io import check_mask_output, check_writable, read_grid, read_mask, write_mask
 from .metrics import evaluate
 from .resample import downsample
 from .synthesis import METHODS, TEMPLATE_METHODS, refine
@@ -55,8 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _downsample(args) -> int:
     from .cli import print_progress
-    mask_format(args.output)
-    check_writable(args.output)
+    check_mask_output(args.output)
     print_progress(0.0, "reading")
     mask = read_mask(args.input, args.segment)
     print_progress(0.3, "downsampling")
@@ -67,8 +66,7 @@ def _downsample(args) -> int:
 
 def _refine(args) -> int:
     from .cli import print_progress
-    mask_format(args.output)
-    check_writable(args.output)
+    check_mask_output(args.output)
     print_progress(0.0, "reading inputs")
     coarse = read_mask(args.coarse, args.segment)
     target = read_grid(args.reference_grid) if args.reference_grid else None

@@ -122,6 +122,12 @@ def check_writable(path: PathLike) -> Path:
     return folder
 
 
+def check_mask_output(path: PathLike) -> None:
+    """Fail at once, before any long work, if ``path`` is not a writable mask file name."""
+    mask_format(path)
+    check_writable(path)
+
+
 @contextmanager
 def atomic_output(path: PathLike, suffix: str) -> Iterator[str]:
     """Yield a temporary file name beside ``path``; on success it is renamed over ``path``
