@@ -10,16 +10,17 @@ torch = pytest.importorskip("torch")
 from conftest import sheared_matrix  # noqa: E402
 from VoxelRearrangementLib import commands_completion  # noqa: E402
 from VoxelRearrangementLib.completion import (DEFAULT_WEIGHTS, complete_skull,  # noqa: E402
-                                              load_model, resolve_device)
+                                              load_model)
 from VoxelRearrangementLib.completion_data import augment, synthetic_defect, vault_points  # noqa: E402
-from VoxelRearrangementLib.completion_model import (depth_to_space, new_model,  # noqa: E402
-                                                    space_to_depth)
-from VoxelRearrangementLib.completion_train import (_loss, export_weights,  # noqa: E402
+from VoxelRearrangementLib.completion_model import new_model  # noqa: E402
+from VoxelRearrangementLib.completion_train import (WEIGHTS_FORMAT, _loss,  # noqa: E402
                                                     parse_cases, train_completion)
 from VoxelRearrangementLib.errors import VoxelRearrangementError  # noqa: E402
 from VoxelRearrangementLib.mask_io import Mask, read_mask, write_mask  # noqa: E402
 from VoxelRearrangementLib.metrics import dice  # noqa: E402
 from VoxelRearrangementLib.resample import downsample  # noqa: E402
+from VoxelRearrangementLib.torch_layers import depth_to_space, space_to_depth  # noqa: E402
+from VoxelRearrangementLib.weights_io import export_weights, resolve_device  # noqa: E402
 
 TINY = {"half": 4, "base": 8}
 
@@ -41,7 +42,7 @@ def skull_like(shape=(40, 40, 32), spacing=(5.0, 5.0, 5.0), matrix=None):
 def tiny_weights(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("w") / "tiny.pt"
-    export_weights(new_model(TINY), path, {"note": "untrained"})
+    export_weights(new_model(TINY), path, WEIGHTS_FORMAT, {"note": "untrained"})
     return path
 
 
@@ -54,6 +55,7 @@ def sample(sample_dir):
 def test_fold_roundtrip_and_model_shapes():
     x = (torch.rand(2, 1, 32, 32, 16) > 0.7).float()
     assert torch.equal(depth_to_space(space_to_depth(x)), x)
+    assert torch.equal(depth_to_space(space_to_depth(x, 4), 4), x)
     assert new_model(TINY)(x).shape == x.shape
 
 
@@ -228,7 +230,7 @@ def test_run_pipeline_writes_every_file(tmp_path, monkeypatch):
     parser = argparse.ArgumentParser()
     commands_completion.register(parser.add_subparsers())
     weights = tmp_path / "w.pt"
-    export_weights(new_model(TINY), weights, {})
+    export_weights(new_model(TINY), weights, WEIGHTS_FORMAT, {})
     args = parser.parse_args(["run", "--defective", str(path), "--method", "trilinear",
                               "--output-dir", str(tmp_path / "out"), "--weights", str(weights),
                               "--device", "cpu"])

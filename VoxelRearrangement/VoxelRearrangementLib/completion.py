@@ -20,6 +20,7 @@ from .mask_io import Mask, atomic_output
 from .progress import Stage
 from .resample import downsample
 from .resources import resource_path
+from .weights_io import load_weights, resolve_device
 
 #: The bundled weights, relative to the Resources folder (see :mod:`.resources`).
 DEFAULT_WEIGHTS = ("Models", "completion_unet.pt")
@@ -36,41 +37,16 @@ class Completion:
     defective: Mask
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error."""
-    import torch
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise VoxelRearrangementError("device 'cuda' requested but no CUDA device is available")
-    if device not in ("cpu", "cuda"):
-        raise VoxelRearrangementError(f"unknown device '{device}' (use auto, cpu or cuda)")
-    return device
-
-
 def load_model(weights: Optional[PathLike] = None, device: str = "cpu"):
     """The network with the weights of ``weights`` (default: the bundled file), in eval mode.
 
     Loaded with ``torch.load(weights_only=True)``; a missing, corrupt or foreign file raises
     :class:`VoxelRearrangementError` naming the file."""
-    import torch
-
     from .completion_model import new_model
     from .completion_train import WEIGHTS_FORMAT
 
     path = Path(weights) if weights is not None else resource_path(*DEFAULT_WEIGHTS)
-    if not path.is_file():
-        raise VoxelRearrangementError(f"{path}: completion weights not found")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
-            raise ValueError("not a completion weights file")
-        model = new_model(blob["config"])
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                               for k, v in blob["state_dict"].items()})
-    except Exception as exc:
-        raise VoxelRearrangementError(f"{path}: corrupt or unreadable completion weights ({exc})") from exc
-    return model.to(device).eval()
+    return load_weights(path, WEIGHTS_FORMAT, new_model, "completion", device)
 
 
 def complete_coarse(coarse: Mask, model) -> np.ndarray:

@@ -29,25 +29,12 @@ from typing import Dict
 import torch
 from torch import nn
 
+from .torch_layers import depth_to_space, space_to_depth
+
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv3d(cin, cout, 3, stride=stride, padding=1, bias=False),
                          nn.InstanceNorm3d(cout, affine=True), nn.LeakyReLU(0.1, inplace=True))
-
-
-def space_to_depth(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, I, J, K) -> (N, 8C, I/2, J/2, K/2): every 2x2x2 block becomes 8 channels."""
-    n, c, i, j, k = x.shape
-    x = x.reshape(n, c, i // 2, 2, j // 2, 2, k // 2, 2)
-    return x.permute(0, 1, 3, 5, 7, 2, 4, 6).reshape(n, c * 8, i // 2, j // 2, k // 2)
-
-
-def depth_to_space(x: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`space_to_depth`."""
-    n, c8, i, j, k = x.shape
-    c = c8 // 8
-    x = x.reshape(n, c, 2, 2, 2, i, j, k).permute(0, 1, 5, 2, 6, 3, 7, 4)
-    return x.reshape(n, c, i * 2, j * 2, k * 2)
 
 
 class CompletionUNet(nn.Module):
