@@ -14,12 +14,13 @@ from VoxelRearrangementLib.completion import (DEFAULT_WEIGHTS, complete_skull,  
 from VoxelRearrangementLib.completion_data import augment, synthetic_defect, vault_points  # noqa: E402
 from VoxelRearrangementLib.completion_model import new_model  # noqa: E402
 from VoxelRearrangementLib.completion_train import (WEIGHTS_FORMAT, _loss,  # noqa: E402
-                                                    parse_cases, train_completion)
+                                                    train_completion)
 from VoxelRearrangementLib.errors import VoxelRearrangementError  # noqa: E402
 from VoxelRearrangementLib.mask_io import Mask, read_mask, write_mask  # noqa: E402
 from VoxelRearrangementLib.metrics import dice  # noqa: E402
 from VoxelRearrangementLib.resample import downsample  # noqa: E402
 from VoxelRearrangementLib.torch_layers import depth_to_space, space_to_depth  # noqa: E402
+from VoxelRearrangementLib.training_loop import parse_cases  # noqa: E402
 from VoxelRearrangementLib.weights_io import export_weights, resolve_device  # noqa: E402
 
 TINY = {"half": 4, "base": 8}

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "VoxelRearrangement"))
 
 from VoxelRearrangementLib.completion import complete_coarse, complete_skull, load_model  # noqa: E402
-from VoxelRearrangementLib.completion_train import parse_cases  # noqa: E402
+from VoxelRearrangementLib.training_loop import parse_cases  # noqa: E402
 from VoxelRearrangementLib.mask_io import Mask, read_mask  # noqa: E402
 from VoxelRearrangementLib.metrics import dice  # noqa: E402
 from VoxelRearrangementLib.resample import downsample  # noqa: E402

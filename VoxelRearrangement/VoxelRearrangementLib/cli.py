@@ -11,10 +11,10 @@ import argparse
 import sys
 from typing import List, Optional
 
-from . import commands_completion, commands_printing, commands_synthesis
+from . import commands_completion, commands_learned, commands_printing, commands_synthesis
 from .errors import Cancelled, VoxelRearrangementError
 
-COMMAND_MODULES = (commands_synthesis, commands_completion, commands_printing)
+COMMAND_MODULES = (commands_synthesis, commands_completion, commands_learned, commands_printing)
 
 
 def print_progress(fraction: float, message: str) -> None:

@@ -5,30 +5,37 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Sequence
 
 from .completion_train import DEFAULT_HOLDOUT, DEFAULT_TRAIN
 from .errors import VoxelRearrangementError
 from .mask_io import read_mask, write_mask
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-completion", help="train the coarse completion network (SkullFix)")
+def add_training_arguments(p: argparse.ArgumentParser, train: Sequence[str],
+                           holdout: Sequence[str], epoch: str) -> None:
+    """The options both training commands share (data, split, epochs, device, resuming)."""
     p.add_argument("--data", required=True, type=Path,
                    help="SkullFix folder with complete/NNN.nrrd and implant/NNN.nrrd")
-    p.add_argument("--epochs", required=True, type=int, help="total epochs (one pass over the training cases each)")
+    p.add_argument("--epochs", required=True, type=int, help=f"total epochs ({epoch} each)")
     p.add_argument("--out", required=True, type=Path, help="weights file (.pt) of the best epoch")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--resume", type=Path, help="checkpoint (last.pt) to continue from")
-    p.add_argument("--cache", type=Path, help="folder of cached coarse pairs (default: <checkpoints>/cache)")
+    p.add_argument("--cache", type=Path, help="folder of cached training data (default: <checkpoints>/cache)")
     p.add_argument("--checkpoint-dir", type=Path, help="default: <out folder>/<out stem>_checkpoints")
-    p.add_argument("--train-cases", default=f"{DEFAULT_TRAIN[0]}-{DEFAULT_TRAIN[-1]}")
-    p.add_argument("--holdout-cases", default=f"{DEFAULT_HOLDOUT[0]}-{DEFAULT_HOLDOUT[-1]}",
+    p.add_argument("--train-cases", default=f"{train[0]}-{train[-1]}")
+    p.add_argument("--holdout-cases", default=f"{holdout[0]}-{holdout[-1]}",
                    help="cases that choose the epoch (never 060-079)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--p-synthetic", type=float, default=0.5, help="share of synthetic defects")
     p.add_argument("--max-minutes", type=float, help="stop after the epoch that crosses this budget")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-completion", help="train the coarse completion network (SkullFix)")
+    add_training_arguments(p, DEFAULT_TRAIN, DEFAULT_HOLDOUT, "one pass over the training cases")
+    p.add_argument("--p-synthetic", type=float, default=0.5, help="share of synthetic defects")
     p.set_defaults(func=_train)
 
     c = sub.add_parser("complete", help="complete a defective skull with the bundled network")
@@ -62,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_run)
 
 
-def _threads(n) -> None:
+def set_threads(n) -> None:
     if n is not None:
         import torch
         if n < 1:
@@ -72,8 +79,9 @@ def _threads(n) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from .cli import print_progress
-    from .completion_train import parse_cases, train_completion
-    _threads(args.threads)
+    from .completion_train import train_completion
+    from .training_loop import parse_cases
+    set_threads(args.threads)
     history = train_completion(
         args.data, args.out, args.epochs, device=args.device, resume=args.resume,
         cache_dir=args.cache, checkpoint_dir=args.checkpoint_dir,

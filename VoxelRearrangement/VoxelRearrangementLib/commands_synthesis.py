@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hamming-margin", type=float, default=0.2,
                    help="share beyond 1/2 that Hamming-neighbour votes need to override trilinear")
     p.add_argument("--offset-bins", type=int, default=4, help="sub-voxel offset classes per axis (1-4)")
+    p.add_argument("--weights", help="learned: network weights (default: the bundled ones)")
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
+                   help="learned: where the network runs")
     p.add_argument("--report", help="write the run report (timings, lookup statistics) as JSON")
     p.add_argument("--segment", help="segment name or ID of the coarse input")
     p.set_defaults(func=_refine)
@@ -81,7 +84,7 @@ def _refine(args) -> int:
             tables = StepTables.merge([tables, template_tables(templates, tables.offset_bins)])
     result = refine(coarse, args.method, templates, target, tables=tables, workers=args.workers,
                     hamming_radius=args.hamming_radius, hamming_margin=args.hamming_margin,
-                    offset_bins=args.offset_bins,
+                    offset_bins=args.offset_bins, weights=args.weights, device=args.device,
                     progress=lambda f, m: print_progress(0.1 + 0.8 * f, m))
     print_progress(0.9, "writing")
     write_mask(args.output, result.mask)

@@ -17,29 +17,15 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .completion_data import (CoarsePair, case_ids, load_pairs, synthetic_defect,
+from .completion_data import (CoarsePair, load_pairs, synthetic_defect,
                               training_sample, vault_points)
-from .errors import VoxelRearrangementError
 from .metrics import dice
 from .progress import Stage
-from .training_loop import TrainingTask, run_training
+from .training_loop import TrainingTask, check_training_setup, run_training
 
-REPORT_CASES = tuple(f"{n:03d}" for n in range(60, 80))
 DEFAULT_TRAIN = tuple(f"{n:03d}" for n in range(0, 50))
 DEFAULT_HOLDOUT = tuple(f"{n:03d}" for n in range(50, 60))
 WEIGHTS_FORMAT = "VoxelRearrangement coarse completion v1"
-
-
-def parse_cases(text: str) -> List[str]:
-    """``"000-049,055"`` -> ``['000', ..., '049', '055']``."""
-    out: List[str] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        if "-" in part:
-            a, b = part.split("-")
-            out += [f"{n:03d}" for n in range(int(a), int(b) + 1)]
-        else:
-            out.append(part)
-    return out
 
 
 def _loss(logits, target, inp):
@@ -100,25 +86,10 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = "cpu"
     ``max_minutes`` stops after the epoch that crosses that wall-clock budget (the checkpoint
     and the best weights are written every epoch, so a stopped run is resumable and usable).
     """
-    import torch
-
     from .completion_model import new_model
 
     data_dir, out = Path(data_dir), Path(out)
-    overlap = (set(train_cases) | set(holdout_cases)) & set(REPORT_CASES)
-    if overlap:
-        raise VoxelRearrangementError(
-            f"cases {sorted(overlap)} belong to the report split 060-079; never train on them")
-    available = set(case_ids(data_dir))
-    missing = [c for c in list(train_cases) + list(holdout_cases) if c not in available]
-    if missing:
-        raise VoxelRearrangementError(f"{data_dir}: cases {missing} not found")
-    if epochs < 1:
-        raise VoxelRearrangementError("--epochs must be at least 1")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise VoxelRearrangementError("--device cuda: no CUDA device is available")
-    if not out.parent.is_dir():
-        raise VoxelRearrangementError(f"{out}: the folder {out.parent} does not exist")
+    check_training_setup(data_dir, train_cases, holdout_cases, epochs, device, out)
     ckdir = Path(checkpoint_dir) if checkpoint_dir else out.parent / f"{out.stem}_checkpoints"
     ckdir.mkdir(parents=True, exist_ok=True)
     cache = Path(cache_dir) if cache_dir else ckdir / "cache"

@@ -81,10 +81,13 @@ class AxisMap:
     weight: np.ndarray
 
     @classmethod
-    def make(cls, n_source: int, n_target: int, scale: float, offset: float) -> "AxisMap":
+    def make(cls, n_source: int, n_target: int, scale: float, offset: float,
+             first: int = 0) -> "AxisMap":
+        """Map of the ``n_target`` target indices ``first, first + 1, ...`` (``first`` may be
+        negative: windows that reach beyond the target, clamped like any outside position)."""
         # rounded so that positions on a half voxel (exact ratios such as 2) do not fall
         # either side of it by floating-point noise in the grid matrices
-        pos = np.round(scale * np.arange(n_target, dtype=np.float64) + offset, 9)
+        pos = np.round(scale * np.arange(first, first + n_target, dtype=np.float64) + offset, 9)
         clamped = np.clip(pos, 0, n_source - 1)
         nearest = np.clip(np.floor(clamped + 0.5), 0, n_source - 1).astype(np.intp)
         lower = np.clip(np.floor(clamped), 0, max(n_source - 2, 0)).astype(np.intp)

@@ -1,7 +1,8 @@
 """``refine``: a coarse skull mask to a binary mask on a fine target grid, by any method.
 
 Methods: ``hash`` and ``kdtree`` (template synthesis through the L0 -> L1 -> L2 pyramid),
-and the baselines ``nearest``, ``trilinear``, ``median`` and ``gaussian``. The target grid is
+``learned`` (the bundled rearrangement network, :mod:`.learned_synthesis`) and the baselines
+``nearest``, ``trilinear``, ``median`` and ``gaussian``. The target grid is
 by default 4x finer on every axis and corner aligned with the coarse grid; pass the original
 high-resolution grid when it is known. A target grid rotated relative to the coarse one is
 synthesized on an aligned grid of the same density, then resampled (trilinear) onto it.
@@ -31,7 +32,8 @@ from .template_tables import StepTables, template_tables
 TEMPLATE_METHODS = ("hash", "kdtree")
 BASELINE_METHODS = {"nearest": baselines.nearest, "trilinear": baselines.trilinear,
                     "median": baselines.median, "gaussian": baselines.gaussian}
-METHODS = TEMPLATE_METHODS + tuple(BASELINE_METHODS)
+LEARNED_METHOD = "learned"
+METHODS = TEMPLATE_METHODS + (LEARNED_METHOD,) + tuple(BASELINE_METHODS)
 
 
 @dataclass
@@ -74,6 +76,7 @@ def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, o
            workers: int = 1, hamming_radius: int = 2, hamming_margin: float = 0.2,
            offset_bins: int = 4,
            cache_dir: Optional[os.PathLike] = None,
+           weights: Optional[Union[os.PathLike, str]] = None, device: str = "cpu",
            progress: Optional[ProgressCallback] = None,
            cancel: Optional[CancelCallback] = None) -> Refinement:
     """Bring ``coarse`` (0/1 mask with geometry) to ``target_grid`` with ``method``.
@@ -82,8 +85,9 @@ def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, o
     and spacing; degraded to the coarse mask's shape) or prebuilt ``tables``; ``workers`` threads process sections of the volume in parallel
     (bit-identical to one worker); ``hamming_radius`` and ``hamming_margin`` (how far beyond
     1/2 the pooled votes of Hamming neighbours must be to override trilinear; 0.2 was chosen
-    on held-out training skulls 054-058) tune the hash fallback; ``progress(fraction,
-    message)`` and ``cancel()`` are called between stages.
+    on held-out training skulls 054-058) tune the hash fallback. ``learned`` runs the network
+    of ``weights`` (default: the bundled one) on ``device`` (auto, cpu, cuda) with ``workers``
+    CPU threads. ``progress(fraction, message)`` and ``cancel()`` are called between stages.
     """
     if method not in METHODS:
         raise VoxelRearrangementError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
@@ -97,12 +101,38 @@ def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, o
     stage.report(0.0, f"refining with {method}")
     if method in BASELINE_METHODS:
         array = BASELINE_METHODS[method](coarse, target)
+    elif method == LEARNED_METHOD:
+        array = _learned(coarse, target, weights, device, workers, stage, report)
     else:
         array = _synthesize(coarse, method, templates, target, tables, workers, hamming_radius,
                             hamming_margin, offset_bins, cache_dir, stage, report)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     stage.report(1.0, "refinement done")
     return Refinement(Mask(array, target.ijk_to_lps), report)
+
+
+def _on_target(array: np.ndarray, aligned: Grid, target: Grid) -> np.ndarray:
+    """``array`` (on ``aligned``) itself, or resampled (trilinear) onto a rotated ``target``."""
+    if aligned is target:
+        return array
+    return resample_mask(Mask(array, aligned.ijk_to_lps), target, order=1).array
+
+
+def _learned(coarse: Mask, target: Grid, weights, device: str, workers: int, stage: Stage,
+             report: dict) -> np.ndarray:
+    import torch
+
+    from .learned_synthesis import load_model, rearrange
+    from .weights_io import resolve_device
+    aligned = _aligned_target(coarse.grid, target)
+    model = load_model(weights, resolve_device(device))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(workers)
+    try:
+        array, report["learned"] = rearrange(coarse, aligned, model, stage=stage.sub(0.05, 1.0))
+    finally:
+        torch.set_num_threads(threads)
+    return _on_target(array, aligned, target)
 
 
 def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
@@ -134,9 +164,7 @@ def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
         current, stats = _refine_step(predictor, source, step, section_list, run)
         stats["seconds"] = round(time.perf_counter() - t, 3)
         report["steps"].append(stats)
-    if aligned is not target:
-        current = resample_mask(Mask(current, aligned.ijk_to_lps), target, order=1).array
-    return current
+    return _on_target(current, aligned, target)
 
 
 def _refine_step(predictor, source: SourceLevel, step: LevelStep,

@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -20,6 +20,45 @@ from .errors import VoxelRearrangementError
 from .progress import Stage
 from .training_log import append_row, cosine_lr, epoch_line, show_progress, write_log
 from .weights_io import atomic_save, export_weights
+
+#: SkullFix cases kept for every reported number: never used in training or for any choice.
+REPORT_CASES = tuple(f"{n:03d}" for n in range(60, 80))
+
+
+def parse_cases(text: str) -> List[str]:
+    """``"000-049,055"`` -> ``['000', ..., '049', '055']``."""
+    out: List[str] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "-" in part:
+            a, b = part.split("-")
+            out += [f"{n:03d}" for n in range(int(a), int(b) + 1)]
+        else:
+            out.append(part)
+    return out
+
+
+def check_training_setup(data_dir: Path, train_cases: Sequence[str],
+                         holdout_cases: Sequence[str], epochs: int, device: str,
+                         out: Path) -> None:
+    """Clear errors before any work: report cases in the split, missing cases, no epochs,
+    CUDA asked for without a GPU, output folder missing."""
+    import torch
+
+    from .completion_data import case_ids
+    overlap = (set(train_cases) | set(holdout_cases)) & set(REPORT_CASES)
+    if overlap:
+        raise VoxelRearrangementError(
+            f"cases {sorted(overlap)} belong to the report split 060-079; never train on them")
+    available = set(case_ids(data_dir))
+    missing = [c for c in list(train_cases) + list(holdout_cases) if c not in available]
+    if missing:
+        raise VoxelRearrangementError(f"{data_dir}: cases {missing} not found")
+    if epochs < 1:
+        raise VoxelRearrangementError("--epochs must be at least 1")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise VoxelRearrangementError("--device cuda: no CUDA device is available")
+    if not Path(out).parent.is_dir():
+        raise VoxelRearrangementError(f"{out}: the folder {Path(out).parent} does not exist")
 
 
 @dataclass
