@@ -57,7 +57,8 @@ already <i>coarse complete skull</i> (mode "refine": it is only brought to high 
 The template methods learn from template skulls: by default the bundled tables built from SkullFix
 training skulls, or any high-resolution skull segmentation in the scene.<br>
 <b>Methods</b>: hash (lookup of 3x3x3 neighbourhood codes built from the template), kdtree
-(nearest neighbours of PCA features), and the baselines nearest, trilinear, median and gaussian.<br>
+(nearest neighbours of PCA features), learned (the bundled voxel-rearrangement network, trained
+on SkullFix), and the baselines nearest, trilinear, median and gaussian.<br>
 <b>Outputs</b>: completed-skull and implant segmentations and watertight skull and implant models
 in one folder; "Export for 3D printing" writes them as STL (LPS millimetres) with a
 printability report.<br>

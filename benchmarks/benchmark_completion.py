@@ -113,8 +113,9 @@ def main() -> int:
     ap.add_argument("--cases", default="060-079")
     ap.add_argument("--method", default="hash", help="refinement method for the end-to-end metrics")
     ap.add_argument("--weights", type=Path, help="default: the bundled weights")
-    ap.add_argument("--template", type=Path, action="append",
-                    help="template skull(s) of the refinement (default: the bundled template 005)")
+    ap.add_argument("--template", type=Path, action="append", default=[],
+                    help="template skull(s) of the refinement (default: the bundled table of "
+                         "SkullFix 000-059, as in `run`)")
     ap.add_argument("--coarse-only", action="store_true", help="skip refinement and implant metrics")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="refinement threads")
@@ -131,8 +132,7 @@ def main() -> int:
              "peak_rss_mb_before_model": rss0, **inference_speed(model)}
     print(f"inference {speed['inference_s_median']:.2f} s (median, {args.threads} threads), "
           f"peak RSS {speed['peak_rss_mb_after_inference']:.0f} MB", flush=True)
-    from VoxelRearrangementLib.resources import DEFAULT_TEMPLATE, resource_path
-    templates = args.template or [resource_path(*DEFAULT_TEMPLATE)]
+    templates = args.template
     rows = []
     for case in parse_cases(args.cases):
         row = evaluate_case(args.data, case, model, args.method, not args.coarse_only, args.workers,
@@ -145,7 +145,7 @@ def main() -> int:
                    "std": float(np.std([r[k] for r in rows])),
                    "min": float(np.min([r[k] for r in rows]))} for k in keys}
     result = {"cases": parse_cases(args.cases), "method": None if args.coarse_only else args.method,
-              "templates": [str(t) for t in templates],
+              "templates": [str(t) for t in templates] or "bundled table of SkullFix 000-059",
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS}
     if args.skullbreak:
         out_dir = ROOT / "benchmarks" / "out" / "skullbreak"

@@ -1,9 +1,9 @@
-"""Speed and memory of template synthesis, side by side with trilinear in one run.
+"""Speed and memory of template synthesis and learned rearrangement, beside trilinear in one run.
 
 Measures on one SkullFix validation skull (default 060): building the vote tables of new
 templates (uncached; file reading timed apart), loading the bundled table, and refining the
 128 x 128 x 64 coarse skull to full resolution with trilinear, hash (1 and 2 workers, checked
-bit-identical) and kdtree. Peak memory is the resident set size above the level before each
+bit-identical), kdtree and learned (1 and 2 CPU threads). Peak memory is the resident set size above the level before each
 call. Prints a markdown table; writes benchmarks/results/speed.json.
 
 Usage: python benchmarks/benchmark_speed.py [--data ../shared/data] [--case 060] [--templates 000,001,002]
@@ -59,14 +59,19 @@ def main() -> None:
     coarse = downsample(truth)
     results = {}
     for label, method, workers in (("trilinear", "trilinear", 1), ("hash, 1 worker", "hash", 1),
-                                   ("hash, 2 workers", "hash", 2), ("kdtree, 1 worker", "kdtree", 1)):
+                                   ("hash, 2 workers", "hash", 2), ("kdtree, 1 worker", "kdtree", 1),
+                                   ("learned, 1 thread", "learned", 1), ("learned, 2 threads", "learned", 2)):
         r, s, mb = timed(lambda: refine(coarse, method, tables=tables, target_grid=truth.grid,
                                         workers=workers))
         results[label] = r.mask.array
         steps = r.report.get("steps", [])
+        note = ", ".join(f"L{n + 1} {st['seconds']:.1f} s" for n, st in enumerate(steps))
+        if "learned" in r.report:
+            lr = r.report["learned"]
+            note = (f"network {lr['network_seconds']:.1f} s on {lr['tiles_run']}/{lr['tiles']} tiles, "
+                    f"{lr['band_voxels'] / 1e6:.1f} M band voxels")
         rows.append({"what": f"refine {args.case} to {list(truth.array.shape)}: {label}", "seconds": s,
-                     "peak_mb": mb, "note": ", ".join(f"L{n + 1} {st['seconds']:.1f} s"
-                                                     for n, st in enumerate(steps))})
+                     "peak_mb": mb, "note": note})
     identical = bool(np.array_equal(results["hash, 1 worker"], results["hash, 2 workers"]))
     tri = next(r["seconds"] for r in rows if r["what"].endswith("trilinear"))
     lines = ["| what | time (s) | x trilinear | peak memory (MB) | note |", "| --- | --- | --- | --- | --- |"]

@@ -12,8 +12,11 @@ Usage:
   python benchmarks/benchmark_synthesis.py [--data ../shared/data] [--cases 060-079]
       [--methods nearest,trilinear,median,gaussian,hash,kdtree] [--workers 1]
       [--out benchmarks/results] [--render-case 069]
+  python benchmarks/benchmark_synthesis.py --summarize RUN1.json RUN2.json ...  (merge runs;
+      a case+method measured again in a later run replaces the earlier row)
+  python benchmarks/benchmark_synthesis.py --render-only --render-case 069
 Prints a markdown table; writes synthesis.json and synthesis.md in --out and a render PNG
-into Resources/Screenshots/.
+(trilinear, hash, kdtree, learned) into Resources/Screenshots/.
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ from VoxelRearrangementLib.synthesis import METHODS, refine
 from VoxelRearrangementLib.template_tables import StepTables
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Methods drawn in Resources/Screenshots/synthesis_comparison.png.
+RENDERED = ("trilinear", "hash", "kdtree", "learned")
 
 
 class PeakMemory:
@@ -151,11 +156,11 @@ def render(case: str, truth: Mask, results: dict, path: Path) -> None:
 
 
 def render_only(case: str, data: Path, tables: StepTables) -> None:
-    """Refine one case with trilinear, hash and kdtree and draw the comparison picture."""
+    """Refine one case with the methods of ``RENDERED`` and draw the comparison picture."""
     truth = read_mask(data / "skullfix" / "complete" / f"{case}.nrrd")
     coarse = downsample(truth)
     kept = {m: refine(coarse, m, tables=tables, target_grid=truth.grid).mask.array
-            for m in ("trilinear", "hash", "kdtree")}
+            for m in RENDERED}
     render(case, truth, kept, ROOT / "Resources" / "Screenshots" / "synthesis_comparison.png")
 
 
@@ -167,7 +172,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--table", default=None, help="vote tables (default: the bundled 000-059 table)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("--render-case", default="069")
+    parser.add_argument("--render-case", default="",
+                        help="also draw the comparison picture of this case (all of RENDERED must run)")
     parser.add_argument("--render-only", action="store_true",
                         help="only refine --render-case and draw the comparison picture")
     parser.add_argument("--summarize", nargs="+", metavar="JSON",
@@ -178,8 +184,12 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if args.summarize:
         runs = [json.loads(Path(p).read_text()) for p in args.summarize]
-        rows = [r for run in runs for r in run["rows"]]
-        n_cases = [len(run["cases"]) for run in runs]
+        # a (case, method) measured again in a later run replaces the earlier row
+        rows = list({(r["case"], r["method"]): r for run in runs for r in run["rows"]}.values())
+        seen, n_cases = set(), []  # ground-truth smoothness weighted by the cases a run adds
+        for run in runs:
+            n_cases.append(len(set(run["cases"]) - seen))
+            seen |= set(run["cases"])
         smooth = {k: float(sum(run["ground_truth_smoothness"][k] * n for run, n in zip(runs, n_cases))
                            / sum(n_cases)) for k in runs[0]["ground_truth_smoothness"]}
         write_summary(rows, [m for m in methods if any(r["method"] == m for r in rows)], smooth, out)
@@ -207,9 +217,9 @@ def main() -> None:
             rows.append(row)
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
                               for k, v in row.items() if k != "steps"}), flush=True)
-            if case == args.render_case and method in ("trilinear", "hash", "kdtree"):
+            if case == args.render_case and method in RENDERED:
                 kept[method] = result.mask.array
-        if kept:
+        if len(kept) == len(RENDERED):
             render(case, truth, kept, ROOT / "Resources" / "Screenshots" / "synthesis_comparison.png")
         (out / "synthesis.json").write_text(json.dumps(
             {"cases": sorted(set(r["case"] for r in rows)), "rows": rows,

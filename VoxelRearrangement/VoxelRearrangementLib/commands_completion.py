@@ -107,9 +107,10 @@ def _complete(args: argparse.Namespace) -> int:
     out = result.mask
     if args.refine:
         from .pipeline import refine_to
-        templates = list(args.template) if args.refine in ("hash", "kdtree") else []
+        from .synthesis import TEMPLATE_METHODS
+        templates = list(args.template) if args.refine in TEMPLATE_METHODS else []
         out = refine_to(out, args.refine, templates, defective.grid, args.workers,
-                        stage.sub(0.3, 1.0))
+                        stage.sub(0.3, 1.0), device=args.device)
     write_mask(args.output, out)
     if args.probabilities:
         write_probability(args.probabilities, result.probability, result.mask.ijk_to_lps)

@@ -139,12 +139,20 @@ def synthetic_defect(complete: np.ndarray, matrix: np.ndarray, rng: np.random.Ge
     return region
 
 
+#: Range of the random scale along (i, j) and along k: the same head framed differently. The
+#: SkullBreak volumes (512^3 at 0.4 mm) show a head 1.15-1.2x larger in-plane and 0.75x in k
+#: at 128 x 128 x 64 than SkullFix does, with empty space above the vertex.
+SCALE_RANGE_IJ = (0.85, 1.25)
+SCALE_RANGE_K = (0.7, 1.1)
+
+
 def augment(complete: np.ndarray, defective: np.ndarray, rng: np.random.Generator,
             max_angle_deg: float = 8.0, max_shift: float = 4.0, flip_axis: int = 0
             ) -> Tuple[np.ndarray, np.ndarray]:
-    """Same random flip (along ``flip_axis``, left-right in SkullFix), small rotation and
-    shift (voxels) of both masks; linear interpolation then threshold 0.5; defective kept
-    inside complete."""
+    """Same random flip (along ``flip_axis``, left-right in SkullFix), small rotation, per-axis
+    scale (:data:`SCALE_RANGE_IJ`, :data:`SCALE_RANGE_K`) and shift (up to ``max_shift``
+    voxels, plus the room a shrunk skull leaves) of both masks; linear interpolation then
+    threshold 0.5; defective kept inside complete."""
     if rng.random() < 0.5:
         complete, defective = np.flip(complete, flip_axis), np.flip(defective, flip_axis)
     angles = np.deg2rad(rng.uniform(-max_angle_deg, max_angle_deg, size=3))
@@ -155,12 +163,16 @@ def augment(complete: np.ndarray, defective: np.ndarray, rng: np.random.Generato
         p, q = [x for x in range(3) if x != axis]
         r[p, p], r[p, q], r[q, p], r[q, q] = c, -s, s, c
         rot = rot @ r
-    centre = (np.asarray(complete.shape) - 1) / 2.0
-    shift = rng.uniform(-max_shift, max_shift, size=3)
-    offset = centre - rot @ centre + shift
+    ranges = (SCALE_RANGE_IJ, SCALE_RANGE_IJ, SCALE_RANGE_K)
+    scale = np.exp([rng.uniform(np.log(lo), np.log(hi)) for lo, hi in ranges])
+    shape = np.asarray(complete.shape, dtype=np.float64)
+    room = max_shift + np.maximum(1.0 - scale, 0.0) * shape / 2
+    matrix = rot @ np.diag(1.0 / scale)  # output index -> input index
+    centre = (shape - 1) / 2.0
+    offset = centre - matrix @ centre + rng.uniform(-room, room)
     out = []
     for m in (complete, defective):
-        t = ndimage.affine_transform(np.ascontiguousarray(m, dtype=np.float32), rot, offset,
+        t = ndimage.affine_transform(np.ascontiguousarray(m, dtype=np.float32), matrix, offset,
                                      order=1, mode="constant")
         out.append(t > 0.5)
     comp, dfct = out

@@ -118,7 +118,9 @@ def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
 
     t = time.perf_counter()
     tpl = list(templates)  # files: their vote tables are cached by content
-    options = {} if hamming_radius is None else {"hamming_radius": hamming_radius}
+    options = {"device": device}  # where the learned method's network runs
+    if hamming_radius is not None:
+        options["hamming_radius"] = hamming_radius
     refined = refine_to(result.mask, method, tpl, defective.grid, workers, stage.sub(0.12, 0.6),
                         **options)
     completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)

@@ -38,7 +38,7 @@ from .segment_arrays import matrix_to_numpy, new_segmentation_node, segment_to_m
 from .worker import ProgressCallback, WorkerEnvironment, WorkerProcess, WorkerStep
 
 MODES = ("complete", "refine")
-#: Methods that use no template (the worker's bundled tables/templates serve the others).
+#: Methods that use no template (the worker's bundled tables serve the template methods).
 BASELINES = tuple(m for m in METHODS if m not in TEMPLATE_METHODS)
 SKULL_COLOR = (0.945, 0.839, 0.569)
 IMPLANT_COLOR = (0.353, 0.706, 0.902)
@@ -253,6 +253,8 @@ class PipelineJob:
         refine = ["refine", "--coarse", str(input_path), *template_args, "--method", r.method,
                   "--output", str(out / "refined.nrrd"), "--report", str(out / "refine_report.json"),
                   *options]
+        if r.device is not None:
+            refine += ["--device", r.device]
         if self._reference is not None:
             reference = write_mask(folder / "in" / "reference.nrrd", self._reference, compress=True)
             refine += ["--reference-grid", str(reference)]
