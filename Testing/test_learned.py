@@ -95,18 +95,20 @@ def test_missing_or_corrupt_weights_name_the_file(tmp_path):
 
 def test_bundled_weights_improve_on_trilinear_for_the_sample(sample_dir):
     """The sample is SkullFix 069 (a report case, never trained on). Margin: on 060-079 the
-    bundled network lowers ASSD by 13 % and roughness by 25 % on average (see the model card);
-    the test asks for at least 5 % and 10 % on this one case, beyond run-to-run noise
-    (the result is deterministic) and far below what the network achieves."""
+    bundled network lowers ASSD by 30 % and roughness by 29 % on average relative to trilinear
+    (32 % and 28 % on 069; benchmarks/results/synthesis.json), the hash method by 16 % and 23 %.
+    The test asks for 15 % on both, about half of what the network does: a broken network or
+    loading path (which falls back towards trilinear) fails, a retrained one that is slightly
+    different passes (the result is deterministic for given weights)."""
     coarse = read_mask(sample_dir / "skull069_coarse.nrrd")
     truth = read_mask(sample_dir / "skull069_complete.nrrd")
     grid = read_grid(sample_dir / "skull069_complete.nrrd")
     learned = refine(coarse, "learned", target_grid=grid, workers=2).mask
     trilinear = refine(coarse, "trilinear", target_grid=grid).mask
     m_l, m_t = evaluate(learned, truth), evaluate(trilinear, truth)
-    assert m_l["dice"] > m_t["dice"]
-    assert m_l["assd_mm"] < 0.95 * m_t["assd_mm"]
-    assert m_l["roughness_mm"] < 0.9 * m_t["roughness_mm"]
+    assert m_l["dice"] > m_t["dice"] + 0.01
+    assert m_l["assd_mm"] < 0.85 * m_t["assd_mm"]
+    assert m_l["roughness_mm"] < 0.85 * m_t["roughness_mm"]
 
 
 def _fake_skullfix(folder: Path, n: int) -> Path:

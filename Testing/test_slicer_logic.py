@@ -263,6 +263,19 @@ def test_refine_pipeline_creates_nodes_and_exports_stl_in_lps(core, coarse, tmp_
 
 
 @needs_commands("refine", "mesh")
+def test_learned_refinement_through_the_worker(core, coarse, tmp_path):
+    """The learned method with the bundled weights, on the CPU, through the real worker."""
+    logic = LogicCore(core.scene, str(tmp_path))
+    node = add_segmentation(core, coarse, "coarse")
+    result = logic.process(node, mode="refine", method="learned", device="cpu")
+    refined = segment_to_mask(result.skull_segmentation, "skull")
+    assert refined.grid.same_as(upsampled_grid(coarse.grid))
+    assert abs(refined.volume_ml - coarse.volume_ml) < 0.1 * coarse.volume_ml
+    assert result.report["method"] == "learned" and result.report["skull_watertight"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_commands("refine", "mesh")
 def test_cancel_mid_run_leaves_scene_processes_and_files_unchanged(core, coarse, tmp_path):
     logic = LogicCore(core.scene, str(tmp_path))
     node = add_segmentation(core, coarse, "coarse")
