@@ -405,6 +405,8 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         self.test_bad_input_leaves_scene_unchanged()
         self.setUp()
         self.test_complete_defective_sample()
+        self.setUp()
+        self.test_refine_coarse_sample_learned()
 
     def _runs(self, command: str) -> bool:
         import subprocess
@@ -428,6 +430,21 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         result.skull_model.GetRASBounds(bounds)
         self.assertGreater(bounds[1] - bounds[0], 100.0)  # a skull is wider than 10 cm
         self.delayDisplay("Refine test passed")
+
+    def test_refine_coarse_sample_learned(self):
+        import importlib.util
+        if importlib.util.find_spec("torch") is None or not self._runs("train-rearrangement"):
+            self.delayDisplay("Skipped the learned method: PyTorch or the learned worker is missing")
+            return
+        self.delayDisplay("Refining the coarse sample with the learned method")
+        logic = VoxelRearrangementLogic()
+        coarse = logic.loadSample("skull069_coarse")
+        result = logic.process(coarse, mode="refine", method="learned", device="cpu")
+        labelmap = result.skull_segmentation.GetBinaryLabelmapInternalRepresentation("skull")
+        self.assertEqual(labelmap.GetDimensions(), (512, 512, 256))
+        self.assertEqual(result.report["method"], "learned")
+        self.assertTrue(result.report["skull_watertight"])
+        self.delayDisplay("Learned refine test passed")
 
     def test_bad_input_leaves_scene_unchanged(self):
         logic = VoxelRearrangementLogic()
