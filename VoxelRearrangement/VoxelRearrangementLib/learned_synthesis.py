@@ -57,8 +57,6 @@ def rearrange(coarse: Mask, target: Grid, model, tile_core: int = TILE_CORE,
               stage: Optional[Stage] = None) -> Tuple[np.ndarray, dict]:
     """The fine mask (uint8 on ``target``, which must be axis-aligned with the coarse grid)
     and statistics (tiles run / skipped, band voxels, network seconds)."""
-    import torch
-
     aligned = axis_aligned_scale(coarse.grid, target)
     if aligned is None:
         raise VoxelRearrangementError("learned rearrangement needs a target grid aligned with "
@@ -73,12 +71,14 @@ def rearrange(coarse: Mask, target: Grid, model, tile_core: int = TILE_CORE,
     for n, tile in enumerate(tile_list):
         stage.report(n / len(tile_list), f"tile {n + 1}/{len(tile_list)}")
         window = window_input(source, scale, offset, tile.start, tile.shape)
-        out[tile.core] = _tile_decision(window, tile, model, device, stats, torch)
+        out[tile.core] = _tile_decision(window, tile, model, device, stats)
     stats["network_seconds"] = round(stats["network_seconds"], 3)
     return out, stats
 
 
-def _tile_decision(window: np.ndarray, tile: Tile, model, device, stats: dict, torch) -> np.ndarray:
+def _tile_decision(window: np.ndarray, tile: Tile, model, device, stats: dict) -> np.ndarray:
+    """Decisions (bool) on the tile's core: the network's in the band, trilinear elsewhere."""
+    import torch
     core = window[tile.core_in_window]
     band = (core > 0) & (core < 1)
     decision = core > 0.5
