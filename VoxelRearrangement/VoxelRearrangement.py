@@ -415,17 +415,23 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         help = subprocess.run(env.command(["--help"]), env=env.environment(), capture_output=True, text=True)
         return command in help.stdout
 
-    def test_refine_coarse_sample(self):
-        self.delayDisplay("Refining the coarse sample")
+    def _refine_sample(self, method: str):
+        """Refine the coarse sample with ``method``; checks shared by the refine tests."""
+        self.delayDisplay(f"Refining the coarse sample ({method})")
         logic = VoxelRearrangementLogic()
         coarse = logic.loadSample("skull069_coarse")
         before = slicer.mrmlScene.GetNumberOfNodes()
-        result = logic.process(coarse, mode="refine", method="trilinear", device="cpu")
+        result = logic.process(coarse, mode="refine", method=method, device="cpu")
         self.assertEqual(len(result.nodes), 2)
         self.assertGreater(slicer.mrmlScene.GetNumberOfNodes(), before)
         labelmap = result.skull_segmentation.GetBinaryLabelmapInternalRepresentation("skull")
         self.assertEqual(labelmap.GetDimensions(), (512, 512, 256))
+        self.assertEqual(result.report["method"], method)
         self.assertTrue(result.report["skull_watertight"])
+        return result
+
+    def test_refine_coarse_sample(self):
+        result = self._refine_sample("trilinear")
         bounds = [0.0] * 6
         result.skull_model.GetRASBounds(bounds)
         self.assertGreater(bounds[1] - bounds[0], 100.0)  # a skull is wider than 10 cm
@@ -436,14 +442,7 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         if importlib.util.find_spec("torch") is None or not self._runs("train-rearrangement"):
             self.delayDisplay("Skipped the learned method: PyTorch or the learned worker is missing")
             return
-        self.delayDisplay("Refining the coarse sample with the learned method")
-        logic = VoxelRearrangementLogic()
-        coarse = logic.loadSample("skull069_coarse")
-        result = logic.process(coarse, mode="refine", method="learned", device="cpu")
-        labelmap = result.skull_segmentation.GetBinaryLabelmapInternalRepresentation("skull")
-        self.assertEqual(labelmap.GetDimensions(), (512, 512, 256))
-        self.assertEqual(result.report["method"], "learned")
-        self.assertTrue(result.report["skull_watertight"])
+        self._refine_sample("learned")
         self.delayDisplay("Learned refine test passed")
 
     def test_bad_input_leaves_scene_unchanged(self):

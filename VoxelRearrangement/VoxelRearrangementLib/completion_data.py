@@ -10,7 +10,6 @@ upper vault and sides, in millimetres) are cut on the fly at coarse resolution, 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -18,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import ndimage
 
+from .case_cache import cached_cases
 from .errors import VoxelRearrangementError
 from .mask_io import Mask, read_mask
 from .resample import downsample
@@ -56,24 +56,8 @@ def make_pair(data_dir: Path, case: str) -> CoarsePair:
 def load_pairs(data_dir: Path, cases: Sequence[str], cache_dir: Path,
                progress: Optional[Callable[[float, str], None]] = None) -> List[CoarsePair]:
     """The coarse pairs of ``cases``, computed once and cached in ``cache_dir`` as npz."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    pairs = []
-    for n, case in enumerate(cases):
-        path = cache_dir / f"{case}.npz"
-        if path.is_file():
-            with np.load(path) as z:
-                pair = CoarsePair(case, z["complete"], z["defective"], z["ijk_to_lps"])
-        else:
-            pair = make_pair(data_dir, case)
-            tmp = cache_dir / f".tmp-{case}.npz"
-            np.savez_compressed(tmp, complete=pair.complete, defective=pair.defective,
-                                ijk_to_lps=pair.ijk_to_lps)
-            os.replace(tmp, path)
-        pairs.append(pair)
-        if progress is not None:
-            progress((n + 1) / len(cases), f"coarse pairs {n + 1}/{len(cases)}")
-    return pairs
+    return cached_cases(CoarsePair, cases, cache_dir, lambda case: f"{case}.npz",
+                        lambda case: make_pair(data_dir, case), progress, "coarse pairs")
 
 
 def _world_offsets(shape: Tuple[int, int, int], matrix: np.ndarray, centre: np.ndarray,

@@ -21,7 +21,7 @@ from .completion_data import (CoarsePair, load_pairs, synthetic_defect,
                               training_sample, vault_points)
 from .metrics import dice
 from .progress import Stage
-from .training_loop import TrainingTask, check_training_setup, run_training
+from .training_loop import TrainingTask, prepare_training, run_training
 
 DEFAULT_TRAIN = tuple(f"{n:03d}" for n in range(0, 50))
 DEFAULT_HOLDOUT = tuple(f"{n:03d}" for n in range(50, 60))
@@ -89,10 +89,8 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = "cpu"
     from .completion_model import new_model
 
     data_dir, out = Path(data_dir), Path(out)
-    check_training_setup(data_dir, train_cases, holdout_cases, epochs, device, out)
-    ckdir = Path(checkpoint_dir) if checkpoint_dir else out.parent / f"{out.stem}_checkpoints"
-    ckdir.mkdir(parents=True, exist_ok=True)
-    cache = Path(cache_dir) if cache_dir else ckdir / "cache"
+    ckdir, cache = prepare_training(data_dir, train_cases, holdout_cases, epochs, device, out,
+                                    checkpoint_dir, cache_dir)
     stage = Stage(progress, cancel)
 
     pairs = load_pairs(data_dir, list(train_cases) + list(holdout_cases), cache,

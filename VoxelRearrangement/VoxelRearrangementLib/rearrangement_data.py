@@ -10,7 +10,6 @@ mask on the fly (:func:`~.learned_synthesis.window_input`), with the halo the ne
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -18,6 +17,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import ndimage
 
+from .case_cache import cached_cases
 from .errors import VoxelRearrangementError
 from .geometry import axis_aligned_scale
 from .learned_synthesis import window_input
@@ -72,25 +72,10 @@ def load_cases(data_dir: Path, cases: Sequence[str], cache_dir: Path, n_patches:
                seed: int, progress: Optional[Callable[[float, str], None]] = None
                ) -> List[CasePatches]:
     """The patches of ``cases`` (seeded per case), made once and cached in ``cache_dir``."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    out = []
-    for n, case in enumerate(cases):
-        path = cache_dir / f"{case}-p{n_patches}-s{seed}.npz"
-        if path.is_file():
-            with np.load(path) as z:
-                item = CasePatches(case, z["coarse"], z["scale"], z["offset"], z["starts"],
-                                   z["targets"])
-        else:
-            item = make_case(data_dir, case, n_patches, np.random.default_rng([seed, int(case)]))
-            tmp = cache_dir / f".tmp-{os.getpid()}-{case}.npz"
-            np.savez_compressed(tmp, coarse=item.coarse, scale=item.scale, offset=item.offset,
-                                starts=item.starts, targets=item.targets)
-            os.replace(tmp, path)
-        out.append(item)
-        if progress is not None:
-            progress((n + 1) / len(cases), f"training patches {n + 1}/{len(cases)}")
-    return out
+    return cached_cases(
+        CasePatches, cases, cache_dir, lambda case: f"{case}-p{n_patches}-s{seed}.npz",
+        lambda case: make_case(data_dir, case, n_patches, np.random.default_rng([seed, int(case)])),
+        progress, "training patches")
 
 
 def patch_pair(item: CasePatches, n: int, halo: int) -> Tuple[np.ndarray, np.ndarray]:

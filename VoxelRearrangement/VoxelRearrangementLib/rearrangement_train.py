@@ -19,7 +19,7 @@ import numpy as np
 from .learned_synthesis import WEIGHTS_FORMAT, halo_for
 from .progress import Stage
 from .rearrangement_data import PATCH, augment, load_cases, patch_pair
-from .training_loop import TrainingTask, check_training_setup, run_training
+from .training_loop import TrainingTask, prepare_training, run_training
 
 DEFAULT_TRAIN = tuple(f"{n:03d}" for n in range(0, 54))
 DEFAULT_HOLDOUT = tuple(f"{n:03d}" for n in range(54, 60))
@@ -73,10 +73,8 @@ def train_rearrangement(data_dir: Path, out: Path, epochs: int, device: str = "c
     from .rearrangement_model import new_model
 
     data_dir, out = Path(data_dir), Path(out)
-    check_training_setup(data_dir, train_cases, holdout_cases, epochs, device, out)
-    ckdir = Path(checkpoint_dir) if checkpoint_dir else out.parent / f"{out.stem}_checkpoints"
-    ckdir.mkdir(parents=True, exist_ok=True)
-    cache = Path(cache_dir) if cache_dir else ckdir / "cache"
+    ckdir, cache = prepare_training(data_dir, train_cases, holdout_cases, epochs, device, out,
+                                    checkpoint_dir, cache_dir)
     stage = Stage(progress, cancel)
     cases = load_cases(data_dir, list(train_cases) + list(holdout_cases), cache,
                        patches_per_case, seed, stage.sub(0.0, 0.1).report)

@@ -37,11 +37,12 @@ def parse_cases(text: str) -> List[str]:
     return out
 
 
-def check_training_setup(data_dir: Path, train_cases: Sequence[str],
-                         holdout_cases: Sequence[str], epochs: int, device: str,
-                         out: Path) -> None:
-    """Clear errors before any work: report cases in the split, missing cases, no epochs,
-    CUDA asked for without a GPU, output folder missing."""
+def prepare_training(data_dir: Path, train_cases: Sequence[str], holdout_cases: Sequence[str],
+                     epochs: int, device: str, out: Path, checkpoint_dir: Optional[Path],
+                     cache_dir: Optional[Path]) -> Tuple[Path, Path]:
+    """Clear errors before any work (report cases in the split, missing cases, no epochs, CUDA
+    asked for without a GPU, output folder missing), then the run's checkpoint folder (made;
+    default ``<out folder>/<out stem>_checkpoints``) and data cache (default ``<checkpoints>/cache``)."""
     import torch
 
     from .completion_data import case_ids
@@ -57,8 +58,12 @@ def check_training_setup(data_dir: Path, train_cases: Sequence[str],
         raise VoxelRearrangementError("--epochs must be at least 1")
     if device == "cuda" and not torch.cuda.is_available():
         raise VoxelRearrangementError("--device cuda: no CUDA device is available")
-    if not Path(out).parent.is_dir():
-        raise VoxelRearrangementError(f"{out}: the folder {Path(out).parent} does not exist")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise VoxelRearrangementError(f"{out}: the folder {out.parent} does not exist")
+    ckdir = Path(checkpoint_dir) if checkpoint_dir else out.parent / f"{out.stem}_checkpoints"
+    ckdir.mkdir(parents=True, exist_ok=True)
+    return ckdir, Path(cache_dir) if cache_dir else ckdir / "cache"
 
 
 @dataclass

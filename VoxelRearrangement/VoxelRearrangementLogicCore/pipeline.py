@@ -38,8 +38,9 @@ from .segment_arrays import matrix_to_numpy, new_segmentation_node, segment_to_m
 from .worker import ProgressCallback, WorkerEnvironment, WorkerProcess, WorkerStep
 
 MODES = ("complete", "refine")
-#: Methods that use no template (the worker's bundled tables serve the template methods).
-BASELINES = tuple(m for m in METHODS if m not in TEMPLATE_METHODS)
+#: Methods that use no template: the baselines and learned (the worker's bundled tables serve
+#: the template methods when no template is chosen).
+TEMPLATE_FREE = tuple(m for m in METHODS if m not in TEMPLATE_METHODS)
 SKULL_COLOR = (0.945, 0.839, 0.569)
 IMPLANT_COLOR = (0.353, 0.706, 0.902)
 
@@ -165,7 +166,7 @@ class PipelineJob:
         self._input = segment_to_mask(request.input_segmentation, request.segment)
         what = f"the segment of '{request.input_segmentation.GetName()}'"
         check_skull(self._input, what)
-        self._templates = [] if request.method in BASELINES else \
+        self._templates = [] if request.method in TEMPLATE_FREE else \
             [self._template(t) for t in request.templates if t is not None]
         self._reference = grid_of_node(request.reference_grid) if request.reference_grid else None
 
