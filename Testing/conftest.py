@@ -1,8 +1,12 @@
-"""Shared fixtures: the bundled sample (always present) and ../shared/data (optional)."""
+"""Shared fixtures: the bundled sample (always present), ../shared/data (optional) and tiny
+network weights. Plain helpers are in helpers.py."""
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers import TINY_COMPLETION, TINY_REARRANGEMENT, ball_mask, sheared_matrix
+from VoxelRearrangementLib import Mask
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData"
@@ -23,9 +27,43 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def sheared_matrix() -> np.ndarray:
-    """An IJK-to-LPS matrix with shear, anisotropic spacing, a flip and an offset origin."""
-    m = np.eye(4)
-    m[:3, :3] = np.array([[-0.45, 0.0, 0.0], [0.0, 0.44, 0.09], [0.0, -0.07, 0.62]])
-    m[:3, 3] = [120.5, -127.8, -10.2]
-    return m
+@pytest.fixture(scope="session")
+def tiny_completion_weights(tmp_path_factory) -> Path:
+    """Weights of an untrained tiny completion network (seeded)."""
+    torch = pytest.importorskip("torch")
+    from VoxelRearrangementLib.learned.completion.model import new_model
+    from VoxelRearrangementLib.learned.weights import COMPLETION_FORMAT, export_weights
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "tiny_completion.pt"
+    export_weights(new_model(TINY_COMPLETION), path, COMPLETION_FORMAT, {"note": "untrained"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_rearrangement_weights(tmp_path_factory) -> Path:
+    """Weights of a random tiny rearrangement network that does more than threshold."""
+    torch = pytest.importorskip("torch")
+    from VoxelRearrangementLib.learned.rearrangement.model import new_model
+    from VoxelRearrangementLib.learned.weights import REARRANGEMENT_FORMAT, export_weights
+    torch.manual_seed(1)
+    model = new_model(TINY_REARRANGEMENT)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(3.0)
+    path = tmp_path_factory.mktemp("w") / "tiny_rearrangement.pt"
+    export_weights(model, path, REARRANGEMENT_FORMAT, {"note": "random"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def sphere():
+    """A voxelised ball of radius 10 mm on an anisotropic grid (:func:`helpers.ball_mask`)."""
+    return ball_mask((10.0,))
+
+
+@pytest.fixture
+def sheared_mask():
+    """A random 20 x 17 x 11 mask on a sheared, flipped, anisotropic grid."""
+    rng = np.random.default_rng(0)
+    array = (rng.random((20, 17, 11)) > 0.7).astype(np.uint8)
+    return Mask(array, sheared_matrix())

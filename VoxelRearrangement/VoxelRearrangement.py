@@ -19,13 +19,19 @@ from slicer import vtkMRMLModelNode, vtkMRMLSegmentationNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
-from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoadableModuleLogic,
-                                           ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleLogic,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
 from slicer.util import VTKObservationMixin
 
-from VoxelRearrangementLib.errors import Cancelled, VoxelRearrangementError
+from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
+from VoxelRearrangementLib.learned.weights import DEVICES
+from VoxelRearrangementLib.options import MODES, PipelineOptions
+from VoxelRearrangementLib.synthesis.refine import METHODS
 from VoxelRearrangementLogicCore.logic import SAMPLE_DIR, LogicCore
-from VoxelRearrangementLogicCore.pipeline import METHODS, MODES
 from VoxelRearrangementLogicCore.worker import WorkerEnvironment
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -34,6 +40,8 @@ TORCH_REQUIREMENT = "==2.13.0"
 #: import name -> pip requirement. torch comes from the PyTorch extension (ensureTorch).
 PYTHON_REQUIREMENTS = {"nrrd": "pynrrd>=1.0"}
 POLL_INTERVAL_MS = 100
+#: The pipeline's defaults, shared with the command line.
+DEFAULTS = PipelineOptions()
 
 
 #
@@ -111,20 +119,21 @@ class VoxelRearrangementParameterNode:
     templateSegmentation - template skull; None uses the bundled SkullFix vote tables.
     method - refinement method; hammingRadius, workers - synthesis options.
     smoothing - mesh smoothing factor (0..1); openingMm - implant clean-up (mm).
-    device - where the learned parts run.
+    device - where the networks run (auto: the GPU when there is one).
+    Defaults are those of PipelineOptions (the command line's).
     skullSegmentation, implantSegmentation, skullModel, implantModel - the last outputs.
     """
 
     inputSegmentation: vtkMRMLSegmentationNode
     inputSegmentId: str = ""
-    mode: Annotated[str, Choice(list(MODES))] = "complete"
+    mode: Annotated[str, Choice(list(MODES))] = DEFAULTS.mode
     templateSegmentation: vtkMRMLSegmentationNode
-    method: Annotated[str, Choice(list(METHODS))] = "hash"
-    hammingRadius: Annotated[int, WithinRange(0, 6)] = 2
+    method: Annotated[str, Choice(list(METHODS))] = DEFAULTS.method
+    hammingRadius: Annotated[int, WithinRange(0, 6)] = DEFAULTS.hamming_radius
     workers: Annotated[int, WithinRange(1, 64)] = max(1, min(8, os.cpu_count() or 1))
-    smoothing: Annotated[float, WithinRange(0.0, 1.0)] = 0.5
-    openingMm: Annotated[float, WithinRange(0.0, 10.0)] = 1.0
-    device: Annotated[str, Choice(["cpu", "cuda"])] = "cpu"
+    smoothing: Annotated[float, WithinRange(0.0, 1.0)] = DEFAULTS.smoothing
+    openingMm: Annotated[float, WithinRange(0.0, 10.0)] = DEFAULTS.opening_mm
+    device: Annotated[str, Choice(list(DEVICES))] = DEFAULTS.device
     skullSegmentation: vtkMRMLSegmentationNode
     implantSegmentation: vtkMRMLSegmentationNode
     skullModel: vtkMRMLModelNode
@@ -252,11 +261,12 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
             return
         p = self._parameterNode
         with slicer.util.tryWithErrorDisplay(_("Cannot start."), waitCursor=True):
-            refine = p.mode == "refine"
+            options = PipelineOptions(mode=p.mode, method=p.method, workers=p.workers,
+                                      hamming_radius=p.hammingRadius, smoothing=p.smoothing,
+                                      opening_mm=p.openingMm, device=p.device)
             self._job = self.logic.startJob(
                 p.inputSegmentation, p.inputSegmentId or None, template=p.templateSegmentation,
-                method=p.method, mode=p.mode, workers=p.workers, hammingRadius=p.hammingRadius,
-                smoothing=p.smoothing, openingMm=None if refine else p.openingMm, device=p.device)
+                options=options)
             self._job.on_progress = self._onProgress
             self.ui.applyButton.text = _("Cancel")
             self.ui.applyButton.toolTip = _("Stop the running job; nothing is added to the scene")
@@ -408,13 +418,6 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         self.setUp()
         self.test_refine_coarse_sample_learned()
 
-    def _runs(self, command: str) -> bool:
-        import subprocess
-        logic = VoxelRearrangementLogic()
-        env = logic.workerEnvironment("cpu")
-        help = subprocess.run(env.command(["--help"]), env=env.environment(), capture_output=True, text=True)
-        return command in help.stdout
-
     def _refine_sample(self, method: str):
         """Refine the coarse sample with ``method``; checks shared by the refine tests."""
         self.delayDisplay(f"Refining the coarse sample ({method})")
@@ -439,8 +442,8 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
 
     def test_refine_coarse_sample_learned(self):
         import importlib.util
-        if importlib.util.find_spec("torch") is None or not self._runs("train-rearrangement"):
-            self.delayDisplay("Skipped the learned method: PyTorch or the learned worker is missing")
+        if importlib.util.find_spec("torch") is None:
+            self.delayDisplay("Skipped the learned method: PyTorch is not installed")
             return
         self._refine_sample("learned")
         self.delayDisplay("Learned refine test passed")
@@ -456,9 +459,6 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Bad-input test passed")
 
     def test_complete_defective_sample(self):
-        if not self._runs("run"):
-            self.delayDisplay("Skipped the complete pipeline: the worker has no 'run' command yet")
-            return
         self.delayDisplay("Completing the defective sample")
         logic = VoxelRearrangementLogic()
         defective = logic.loadSample("skull069_defective")

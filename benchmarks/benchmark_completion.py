@@ -8,7 +8,7 @@ On SkullFix validation cases 060-079 (never used for training or for choices):
 - end to end at full resolution (defective skull -> completion -> refinement ``--method`` on
   the defective skull's own grid -> completed | defective -> ``extract_implant``): implant
   DSC, boundary DSC (10 mm) and HD95 (mm), the AutoImplant challenge definitions
-  (:mod:`VoxelRearrangementLib.implant_metrics`);
+  (:mod:`VoxelRearrangementLib.evaluation.implant_metrics`);
 - network inference time (2 threads) and peak memory (RSS of this process, measured before
   any 512^2 volume is read), per-case completion and refinement times;
 - optionally the SkullBreak parietotemporal skull (no ground truth): the full ``run``
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import sys
 import time
@@ -31,42 +30,44 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "VoxelRearrangement"))
-
-from VoxelRearrangementLib.completion import complete_coarse, complete_skull, load_model  # noqa: E402
-from VoxelRearrangementLib.training_loop import parse_cases  # noqa: E402
-from VoxelRearrangementLib.mask_io import Mask, read_mask  # noqa: E402
-from VoxelRearrangementLib.metrics import dice  # noqa: E402
-from VoxelRearrangementLib.resample import downsample  # noqa: E402
+from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
+from VoxelRearrangementLib import (
+    Mask,
+    PipelineOptions,
+    complete_skull,
+    downsample,
+    extract_implant,
+    implant_metrics,
+    refine,
+    run_pipeline,
+)
+from VoxelRearrangementLib.evaluation.metrics import dice
+from VoxelRearrangementLib.io.skullfix import read_case
+from VoxelRearrangementLib.learned.completion.inference import complete_coarse, load_completion_model
 
 ANCHORS = {"AutoImplant 2020 baseline (authors)": {"dsc": 0.8555},
            "3D U-Net on SkullFix (literature)": {"dsc": 0.91, "bdsc": 0.95, "hd95_mm": 1.79}}
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def inference_speed(model, repeats: int = 5) -> dict:
-    """Median wall time of one 128 x 128 x 64 forward pass and the process peak RSS."""
+    """Median wall time of one 128 x 128 x 64 forward pass and its peak memory (MB above the
+    level before it, the first pass included)."""
     rng = np.random.default_rng(0)
     x = Mask((rng.random((128, 128, 64)) > 0.9).astype(np.uint8), np.eye(4))
-    complete_coarse(x, model)  # warm-up (oneDNN primitive creation)
     times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        complete_coarse(x, model)
-        times.append(time.perf_counter() - t)
+    with PeakMemory() as mem:
+        complete_coarse(x, model)  # warm-up (oneDNN primitive creation)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            complete_coarse(x, model)
+            times.append(time.perf_counter() - t)
     return {"inference_s_median": float(np.median(times)), "inference_s_max": float(max(times)),
-            "peak_rss_mb_after_inference": peak_rss_mb()}
+            "inference_peak_mb": mem.peak_mb}
 
 
 def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, workers: int,
                   templates: list) -> dict:
-    complete = read_mask(data / "complete" / f"{case}.nrrd")
-    truth = read_mask(data / "implant" / f"{case}.nrrd")
-    defective = Mask((complete.array & (truth.array == 0)).astype(np.uint8), complete.ijk_to_lps)
+    complete, truth, defective = read_case(data, case)
     t = time.perf_counter()
     res = complete_skull(defective, model=model)
     row = {"case": case, "completion_s": time.perf_counter() - t}
@@ -77,11 +78,8 @@ def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, w
                 "coarse_restored_dice": dice(out & ~inp, target & ~inp)})
     del complete
     if end_to_end:
-        from VoxelRearrangementLib.implant import extract_implant
-        from VoxelRearrangementLib.implant_metrics import implant_metrics
-        from VoxelRearrangementLib.pipeline import refine_to
         t = time.perf_counter()
-        refined = refine_to(res.mask, method, templates, defective.grid, workers)
+        refined = refine(res.mask, method, templates, defective.grid, workers=workers).mask
         row["refinement_s"] = time.perf_counter() - t
         completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)
         del refined
@@ -97,9 +95,9 @@ def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, w
 
 
 def skullbreak_run(path: Path, method: str, workers: int, out_dir: Path, templates: list) -> dict:
-    from VoxelRearrangementLib.pipeline import run_pipeline
     t = time.perf_counter()
-    report = run_pipeline(path, out_dir, templates, method=method, device="cpu", workers=workers)
+    report = run_pipeline(path, out_dir, PipelineOptions(templates=templates, method=method,
+                                                         device="cpu", workers=workers))
     return {"input": str(path), "seconds": time.perf_counter() - t,
             "defect_coverage": report["defect_coverage"], "volumes_ml": report["volumes_ml"],
             "implant_watertight": report["implant"]["watertight"],
@@ -109,7 +107,7 @@ def skullbreak_run(path: Path, method: str, workers: int, out_dir: Path, templat
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "skullfix")
+    ap.add_argument("--data", type=Path, default=SHARED_DATA / "skullfix")
     ap.add_argument("--cases", default="060-079")
     ap.add_argument("--method", default="hash", help="refinement method for the end-to-end metrics")
     ap.add_argument("--weights", type=Path, help="default: the bundled weights")
@@ -125,13 +123,12 @@ def main() -> int:
 
     import torch
     torch.set_num_threads(args.threads)
-    rss0 = peak_rss_mb()
-    model = load_model(args.weights, "cpu")
-    from VoxelRearrangementLib.completion_model import count_parameters
+    model = load_completion_model(args.weights, "cpu")
+    from VoxelRearrangementLib.learned.completion.model import count_parameters
     speed = {"threads": args.threads, "parameters": count_parameters(model),
-             "peak_rss_mb_before_model": rss0, **inference_speed(model)}
+             **inference_speed(model)}
     print(f"inference {speed['inference_s_median']:.2f} s (median, {args.threads} threads), "
-          f"peak RSS {speed['peak_rss_mb_after_inference']:.0f} MB", flush=True)
+          f"peak memory {speed['inference_peak_mb']:.0f} MB", flush=True)
     templates = args.template
     rows = []
     for case in parse_cases(args.cases):

@@ -25,44 +25,41 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "VoxelRearrangement"))
-
-from VoxelRearrangementLib.fidelity import fidelity_report  # noqa: E402
-from VoxelRearrangementLib.implant import extract_implant, raw_implant  # noqa: E402
-from VoxelRearrangementLib.implant_metrics import implant_metrics  # noqa: E402
-from VoxelRearrangementLib.mask_io import Mask, read_mask  # noqa: E402
-from VoxelRearrangementLib.meshing import DEFAULT_SMOOTHING, mask_to_mesh  # noqa: E402
-from VoxelRearrangementLib.printability import printability_report  # noqa: E402
-from VoxelRearrangementLib.resample import downsample  # noqa: E402
+from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
+from VoxelRearrangementLib import (
+    Mask,
+    downsample,
+    extract_implant,
+    implant_metrics,
+    mask_to_mesh,
+    printability_report,
+    read_mask,
+    refine,
+)
+from VoxelRearrangementLib.evaluation.fidelity import fidelity_report
+from VoxelRearrangementLib.io.skullfix import read_case
+from VoxelRearrangementLib.printing.implant import raw_implant
+from VoxelRearrangementLib.printing.meshing import DEFAULT_SMOOTHING
 
 SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData" / "skull069_complete.nrrd"
-
-
-def _memory_mb() -> tuple:
-    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
 
 
 def _mesh_child(path: str, smoothing: float, decimate: float, queue) -> None:
     mask = read_mask(path)
     mask_to_mesh(Mask(mask.array[:8, :8, :8] | 1, mask.ijk_to_lps))  # warm up imports
-    open("/proc/self/clear_refs", "w").write("5")  # reset the peak (Linux)
-    before, _ = _memory_mb()
-    t = time.perf_counter()
-    mesh = mask_to_mesh(mask, smoothing=smoothing, decimate=decimate)
-    seconds = time.perf_counter() - t
-    _, peak = _memory_mb()
+    with PeakMemory() as mem:
+        t = time.perf_counter()
+        mesh = mask_to_mesh(mask, smoothing=smoothing, decimate=decimate)
+        seconds = time.perf_counter() - t
     rep = printability_report(mesh)
     queue.put({"smoothing": smoothing, "decimate": decimate, "seconds": round(seconds, 2),
-               "peak_added_mb": round(peak - before, 1), "process_peak_mb": round(peak, 1),
+               "peak_added_mb": round(mem.peak_mb, 1),
                "triangles": mesh.triangle_count, "watertight": rep["watertight"],
                "components": rep["components"], "volume_ml": round(rep["volume_ml"], 2)})
 
@@ -90,15 +87,12 @@ def reference_cleanup(completed: Mask, defective: Mask) -> Mask:
 
 
 def upsample(coarse: Mask, method: str, grid) -> Mask:
-    from VoxelRearrangementLib.pipeline import refine_to
-    return refine_to(coarse, method, [], grid)
+    return refine(coarse, method, target_grid=grid).mask
 
 
 def run_case(case: str, data: Path, methods, fidelity: bool, render_to: Path = None) -> dict:
     t0 = time.perf_counter()
-    complete = read_mask(data / "complete" / f"{case}.nrrd")
-    truth = read_mask(data / "implant" / f"{case}.nrrd")
-    defective = Mask((complete.array & (1 - truth.array)).astype(np.uint8), complete.ijk_to_lps)
+    complete, truth, defective = read_case(data, case)
     coarse = downsample(complete)
     out = {"case": case, "shape": list(complete.array.shape), "sheared": complete.grid.is_sheared,
            "implant": {}, "skull": {}}
@@ -126,7 +120,7 @@ def run_case(case: str, data: Path, methods, fidelity: bool, render_to: Path = N
                     "wall_p5_mm": rep["wall_thickness_mm"]["p5"]})
         out["implant"][method] = row
         if render_to is not None and method == "trilinear":
-            from VoxelRearrangementLib.render import render_png
+            from VoxelRearrangementLib.printing.render import render_png
             render_png(render_to, defective, ours,
                        title=f"SkullFix {case}: defective skull (grey) and implant (orange), "
                              "trilinear + clean-up")
@@ -147,17 +141,6 @@ def _skull_row(mesh, truth_mesh) -> dict:
             "watertight": rep["watertight"], "non_manifold_edges": rep["non_manifold_edges"],
             "components": rep["components"], "triangles": rep["triangles"],
             "volume_ml": round(rep["volume_ml"], 2)}
-
-
-def parse_cases(text: str) -> list:
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out += [f"{i:03d}" for i in range(int(a), int(b) + 1)]
-        else:
-            out.append(f"{int(part):03d}")
-    return out
 
 
 def summary(results: list) -> dict:
@@ -214,7 +197,7 @@ def markdown(meshing: list, results: list, implant_table: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data", default=str(SHARED_DATA))
     parser.add_argument("--cases", default="060-079",
                         help="e.g. 060-079 or 060,065; 'none' for the meshing speed alone")
     parser.add_argument("--methods", default="nearest,trilinear",

@@ -19,14 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark_synthesis import PeakMemory
-from VoxelRearrangementLib.mask_io import read_mask
-from VoxelRearrangementLib.resample import downsample
-from VoxelRearrangementLib.resources import DEFAULT_TABLES, resource_path
-from VoxelRearrangementLib.synthesis import refine
-from VoxelRearrangementLib.template_tables import StepTables, learn_template
-
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, SHARED_DATA, PeakMemory
+from VoxelRearrangementLib import downsample, read_mask, refine
+from VoxelRearrangementLib._shared.resources import DEFAULT_TABLES, resource_path
+from VoxelRearrangementLib.synthesis.tables import StepTables, learn_template
 
 
 def timed(fn):
@@ -39,7 +35,7 @@ def timed(fn):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data", default=str(SHARED_DATA))
     parser.add_argument("--case", default="060")
     parser.add_argument("--templates", default="000,001,002")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))

@@ -22,57 +22,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 
-from VoxelRearrangementLib.mask_io import Mask, read_mask
-from VoxelRearrangementLib.metrics import evaluate, surface_smoothness
-from VoxelRearrangementLib.resample import downsample
-from VoxelRearrangementLib.resources import DEFAULT_TABLES, resource_path
-from VoxelRearrangementLib.synthesis import METHODS, refine
-from VoxelRearrangementLib.template_tables import StepTables
+from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
+from VoxelRearrangementLib import Mask, downsample, evaluate, mask_to_mesh, read_mask, refine
+from VoxelRearrangementLib.evaluation.metrics import surface_smoothness
+from VoxelRearrangementLib.synthesis.refine import METHODS
+from VoxelRearrangementLib.synthesis.tables import StepTables, default_tables
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Methods drawn in Resources/Screenshots/synthesis_comparison.png.
 RENDERED = ("trilinear", "hash", "kdtree", "learned")
-
-
-class PeakMemory:
-    """Peak resident memory (MB) above the starting level while the block runs."""
-
-    def __enter__(self):
-        self._proc = psutil.Process()
-        self._base = self._proc.memory_info().rss
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, (self._proc.memory_info().rss - self._base) / 1e6)
-            time.sleep(0.01)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak_mb = max(self.peak_mb, (self._proc.memory_info().rss - self._base) / 1e6)
-
-
-def parse_cases(text: str):
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out.extend(range(int(a), int(b) + 1))
-        else:
-            out.append(int(part))
-    return [f"{c:03d}" for c in out]
 
 
 def summarize(rows, methods, keys):
@@ -112,7 +74,6 @@ def render(case: str, truth: Mask, results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
-    from VoxelRearrangementLib.metrics import marching_cubes_surface
 
     k_top = int(np.nonzero(truth.array.any(axis=(0, 1)))[0].max())
     ci, cj = (np.array(truth.array.shape[:2]) // 2)
@@ -124,7 +85,8 @@ def render(case: str, truth: Mask, results: dict, path: Path) -> None:
     fig = plt.figure(figsize=(4 * len(panels), 8))
     for n, (title, array) in enumerate(panels):
         patch = Mask(np.ascontiguousarray(array[box]), np.diag([*truth.grid.spacing, 1.0]))
-        _, verts, faces = marching_cubes_surface(patch)
+        surface = mask_to_mesh(patch, smoothing=0.0)
+        verts, faces = surface.vertices, surface.faces
         ax = fig.add_subplot(2, len(panels), n + 1, projection="3d")
         tri = verts[faces]
         normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
@@ -166,7 +128,7 @@ def render_only(case: str, data: Path, tables: StepTables) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data", default=str(SHARED_DATA))
     parser.add_argument("--cases", default="060-079")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--workers", type=int, default=1)
@@ -194,7 +156,7 @@ def main() -> None:
                            / sum(n_cases)) for k in runs[0]["ground_truth_smoothness"]}
         write_summary(rows, [m for m in methods if any(r["method"] == m for r in rows)], smooth, out)
         return
-    tables = StepTables.load(args.table or resource_path(*DEFAULT_TABLES))
+    tables = StepTables.load(args.table) if args.table else default_tables()
     if args.render_only:
         render_only(args.render_case, Path(args.data), tables)
         return

@@ -8,10 +8,8 @@ Usage: python scripts/make_sample_data.py [--data ../shared/data]
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from VoxelRearrangementLib.mask_io import Mask, read_mask, write_mask
-from VoxelRearrangementLib.resample import downsample
+from VoxelRearrangementLib import downsample, read_mask, write_mask
+from VoxelRearrangementLib.io.skullfix import read_case
 
 OUT = Path(__file__).resolve().parents[1] / "VoxelRearrangement" / "Resources" / "SampleData"
 
@@ -21,9 +19,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     args = parser.parse_args()
     skullfix = Path(args.data) / "skullfix"
-    complete = read_mask(skullfix / "complete" / "069.nrrd")
-    implant = read_mask(skullfix / "implant" / "069.nrrd")
-    defective = Mask((complete.array & (1 - implant.array)).astype(np.uint8), complete.ijk_to_lps)
+    complete, implant, defective = read_case(skullfix, "069")
     write_mask(OUT / "skull069_complete.nrrd", complete)
     write_mask(OUT / "skull069_defective.nrrd", defective)
     write_mask(OUT / "skull069_implant.nrrd", implant)

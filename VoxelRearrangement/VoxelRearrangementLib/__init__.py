@@ -1,7 +1,42 @@
 """VoxelRearrangementLib: high-resolution skulls and cranial implants from coarse masks.
 
-Importable without Slicer or Qt. Arrays + geometry in (:class:`~.mask_io.Mask`), arrays,
-meshes and reports out. The command line (``python -m VoxelRearrangementLib``) is also the
-background worker of the Slicer module.
+Importable without Slicer or Qt; PyTorch is imported only by the functions that run a
+network. Arrays + geometry in (:class:`Mask`: a uint8 0/1 array indexed i, j, k and its
+4 x 4 IJK-to-LPS matrix in mm), arrays, meshes and reports out. The public API::
+
+    from VoxelRearrangementLib import read_mask, refine, run_pipeline, PipelineOptions
+    coarse = read_mask("skull_coarse.nrrd")
+    fine = refine(coarse, "hash").mask                      # 4x finer, bundled vote tables
+    report = run_pipeline("defective.nrrd", "out", PipelineOptions(method="learned"))
+
+Subpackages by domain: :mod:`.io` (mask, mesh and data-set files), :mod:`.grids` (grids,
+masks, resampling, the pyramid), :mod:`.synthesis` (refinement: template synthesis and
+baselines), :mod:`.learned` (the completion and rearrangement networks), :mod:`.printing`
+(implant, meshing, printability, renders), :mod:`.evaluation` (metrics), :mod:`.cli` (the
+command line, also the Slicer worker); :mod:`.options` and :mod:`.pipeline` (``run``).
 """
 __version__ = "0.1.0"
+
+from ._shared.errors import Cancelled, GridMismatchError, VoxelRearrangementError
+from .evaluation.closure import defect_coverage
+from .evaluation.implant_metrics import implant_metrics
+from .evaluation.metrics import evaluate
+from .grids.geometry import Grid, Mask
+from .grids.resample import downsample, resample_mask
+from .io.masks import read_grid, read_mask, write_mask
+from .io.meshes import read_mesh, write_mesh
+from .learned.completion.inference import Completion, complete_skull
+from .options import PipelineOptions
+from .pipeline import run_pipeline
+from .printing.implant import extract_implant
+from .printing.meshing import Mesh, mask_to_mesh
+from .printing.printability import printability_report
+from .synthesis.refine import METHODS, Refinement, refine
+
+__all__ = [
+    "Cancelled", "Completion", "Grid", "GridMismatchError", "METHODS", "Mask", "Mesh",
+    "PipelineOptions", "Refinement", "VoxelRearrangementError", "complete_skull",
+    "defect_coverage", "downsample", "evaluate", "extract_implant", "implant_metrics",
+    "mask_to_mesh", "printability_report", "read_grid", "read_mask", "read_mesh", "refine",
+    "resample_mask", "run_pipeline", "write_mask", "write_mesh", "__version__",
+]

@@ -1,172 +1,219 @@
 """The end-to-end pipeline (``run``), also the Slicer module's background worker.
 
-Defective skull (any grid) -> coarse completion (bundled network, 128 x 128 x 64) ->
-refinement to the defective skull's own grid (template synthesis or a baseline) -> completed
-skull (refined | defective bone) -> implant (:func:`~.implant.extract_implant`) -> meshes ->
-files in the output folder:
+Two modes (:class:`~.options.PipelineOptions`):
 
-- ``completed.nrrd`` (full-resolution completed skull), ``completed_coarse.nrrd`` and
-  ``completed_probability.nrrd`` (the network's output), ``implant.nrrd``;
-- ``skull.stl`` (the completed skull) and ``implant.stl`` (LPS mm);
-- ``report.json``: timings, volumes, the printability reports of both meshes (keys
-  ``skull`` and ``implant``), defect coverage (needs no ground truth,
-  :func:`defect_coverage`); ``render.png``: the defective skull with the implant.
+* ``complete`` — defective skull (any grid) -> coarse completion (bundled network, 128 x 128
+  x 64) -> refinement to the defective skull's own grid -> completed skull (refined | defective
+  bone) -> implant (:func:`~.printing.implant.extract_implant`) -> meshes;
+* ``refine`` — coarse complete skull -> refinement (to ``reference_grid``, or 4x finer) -> mesh.
+
+Files (names in :mod:`.cli.protocol`): complete mode ``completed.nrrd``,
+``completed_coarse.nrrd``, ``completed_probability.nrrd``, ``implant.nrrd``, ``skull.stl``,
+``implant.stl``, ``report.json`` and ``render.png``; refine mode ``refined.nrrd``,
+``skull.stl`` and ``report.json``. The report holds timings, volumes, the printability
+reports of the meshes (keys ``skull`` and ``implant``) and, in complete mode, the defect
+coverage (no ground truth needed, :func:`~.evaluation.closure.defect_coverage`).
+
+Every file is written into a fresh hidden folder beside the output folder and moved into
+place only when the whole run has succeeded: a failure or an interruption leaves the output
+folder exactly as it was.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence, Union
+from typing import Dict, Iterator, Optional, Union
 
 import numpy as np
 
-from .errors import VoxelRearrangementError
-from .geometry import Grid
-from .mask_io import Mask, read_mask, write_mask
-from .progress import Stage
+from ._shared.atomic import write_text
+from ._shared.errors import VoxelRearrangementError
+from ._shared.progress import CancelCallback, ProgressCallback, Stage
+from .cli import protocol
+from .grids.geometry import Mask
+from .io.masks import read_grid, read_mask, write_mask, write_probability
+from .options import PipelineOptions
 
 PathLike = Union[str, os.PathLike]
 
 
-def refine_to(coarse: Mask, method: str, templates: Sequence[Union[Mask, PathLike]], target: Grid,
-              workers: int = 1, stage: Optional[Stage] = None, **options) -> Mask:
-    """``coarse`` refined onto ``target`` with :func:`~.synthesis.refine`. Template methods
-    without ``templates`` use the bundled vote tables of SkullFix 000-059; ``options`` (e.g.
-    ``hamming_radius``) go to ``refine``."""
-    from .synthesis import TEMPLATE_METHODS, refine
-    from .template_tables import default_tables
-    tables = default_tables() if method in TEMPLATE_METHODS and not templates else None
-    stage = stage or Stage()
-    return refine(coarse, method, templates, target, tables=tables, workers=workers,
-                  progress=stage.report, **options).mask
-
-
-def defect_coverage(defective: Mask, implant: Mask, n_rays: int = 4000,
-                    min_superior: float = 0.0, step_mm: float = 0.5,
-                    reach_mm: float = 160.0) -> Dict[str, float]:
-    """How well the implant closes the skull, without ground truth.
-
-    Rays from the centre of the skull's bounding box go out in ``n_rays`` evenly spread
-    directions of the vault (superior component > ``min_superior``: the upper half of the
-    head, top and sides, which avoids the skull base, orbits and foramen magnum; on the
-    complete SkullFix skull 069 no such ray escapes). A ray that crosses no bone of the
-    defective skull leaves through the defect; ``covered_fraction`` is the share of those
-    that cross the implant; ``defect_solid_angle_fraction`` the share of all rays that leave
-    through a defect."""
-    m = defective.ijk_to_lps
-    inv = np.linalg.inv(m)
-    idx = np.argwhere(defective.array)
-    if len(idx) == 0:
-        raise VoxelRearrangementError("the defective skull is empty")
-    centre = m[:3, :3] @ ((idx.min(0) + idx.max(0)) / 2.0) + m[:3, 3]
-    k = np.arange(n_rays) + 0.5  # Fibonacci lattice on the cap z > min_superior (equal areas)
-    z = 1 - (1 - min_superior) * k / n_rays
-    phi = np.pi * (1 + 5 ** 0.5) * k
-    r = np.sqrt(1 - z ** 2)
-    dirs = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
-    ts = np.arange(0, reach_mm, step_mm)
-    hit_bone = np.zeros(len(dirs), dtype=bool)
-    hit_implant = np.zeros(len(dirs), dtype=bool)
-    shape = np.array(defective.array.shape)
-    for s in range(0, len(dirs), 256):
-        pts = centre + dirs[s:s + 256, None, :] * ts[None, :, None]  # (rays, steps, 3) mm
-        ijk = np.rint(pts @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
-        ok = np.all((ijk >= 0) & (ijk < shape), axis=-1)
-        ijk = np.clip(ijk, 0, shape - 1)
-        sel = tuple(ijk[..., a] for a in range(3))
-        hit_bone[s:s + 256] = np.any(ok & (defective.array[sel] > 0), axis=1)
-        hit_implant[s:s + 256] = np.any(ok & (implant.array[sel] > 0), axis=1)
-    open_rays = ~hit_bone
-    n_open = int(open_rays.sum())
-    return {"vault_rays": int(len(dirs)), "defect_rays": n_open,
-            "defect_solid_angle_fraction": n_open / max(len(dirs), 1),
-            "covered_fraction": float(hit_implant[open_rays].mean()) if n_open else 1.0}
-
-
-def run_pipeline(defective: Union[PathLike, Mask], output_dir: PathLike,
-                 templates: Sequence[PathLike] = (), method: str = "hash",
-                 device: str = "auto", weights: Optional[PathLike] = None, workers: int = 1,
-                 opening_mm: Optional[float] = None, smoothing: Optional[float] = None,
-                 hamming_radius: Optional[int] = None, render: bool = True, progress: Optional[Callable[[float, str], None]] = None,
-                 cancel: Optional[Callable[[], bool]] = None) -> dict:
-    """Run everything and write the files listed in the module docstring; returns the report."""
-    from . import implant as implant_mod
-    from .completion import complete_skull, write_probability
-    from .mesh_io import write_mesh
-    from .meshing import DEFAULT_SMOOTHING, mask_to_mesh
-    from .printability import printability_report
-
+def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
+                 options: Optional[PipelineOptions] = None,
+                 progress: Optional[ProgressCallback] = None,
+                 cancel: Optional[CancelCallback] = None) -> dict:
+    """Run the pipeline on ``source`` (a mask or its file: the defective skull in complete
+    mode, the coarse skull in refine mode) and write its files into ``output_dir``; returns
+    the report."""
+    options = options or PipelineOptions()
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK):
-        raise VoxelRearrangementError(f"{out}: the output folder is not writable")
+    names = protocol.run_outputs(options.mode, options.render)
+    _check_outputs(source, options, out, names)
     stage = Stage(progress, cancel)
+    with _staging(out) as staging:
+        if options.mode == "complete":
+            report = _complete(source, options, staging, stage)
+        else:
+            report = _refine(source, options, staging, stage)
+        report["files"] = names
+        write_text(staging / protocol.REPORT, json.dumps(report, indent=2, default=float))
+        stage.check_cancel()
+        _publish(staging, out, names)
+    stage.report(1.0, "done")
+    return report
+
+
+def _check_outputs(source, options: PipelineOptions, out: Path, names) -> None:
+    """Clear errors, before any work, when the output folder cannot be written or a file it
+    would receive is one of the inputs."""
+    if out.exists() and not out.is_dir():
+        raise VoxelRearrangementError(f"{out}: the output folder is an existing file")
+    parent = out.parent if str(out.parent) else Path(".")
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    writable = out if out.is_dir() else parent
+    if not os.access(writable, os.W_OK):
+        raise VoxelRearrangementError(f"{out}: the output folder is not writable")
+    inputs = [p for p in (source, options.weights, options.reference_grid, *options.templates)
+              if isinstance(p, (str, os.PathLike))]
+    targets = {(out / n).resolve() for n in names}
+    for p in inputs:
+        if Path(p).resolve() in targets:
+            raise VoxelRearrangementError(
+                f"{p} is an input and would be overwritten by an output of the run: choose "
+                "another output folder")
+
+
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A fresh hidden folder beside ``out`` for the run's files, removed in every outcome."""
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{out.name}-running-", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _publish(staging: Path, out: Path, names) -> None:
+    """Move the finished files into ``out`` (created when missing)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        os.replace(staging / name, out / name)
+
+
+def _read(source: Union[PathLike, Mask], stage: Stage, what: str):
+    if isinstance(source, Mask):
+        return source, None
+    stage.report(0.0, f"reading the {what}")
+    return read_mask(source), str(source)
+
+
+def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: bool = False
+            ) -> dict:
+    """Mesh ``mask``, write it to ``path`` and return its printability report."""
+    from .io.meshes import write_mesh
+    from .printing.meshing import mask_to_mesh
+    from .printing.printability import printability_report
+    mesh = mask_to_mesh(mask, smoothing, progress=stage.report)
+    write_mesh(path, mesh)
+    return printability_report(mesh, thickness=thickness)
+
+
+def _refined(coarse: Mask, options: PipelineOptions, target, stage: Stage):
+    from .synthesis.refine import TEMPLATE_METHODS, refine
+    templates = list(options.templates) if options.method in TEMPLATE_METHODS else []
+    return refine(coarse, options.method, templates, target, workers=options.workers,
+                  hamming_radius=options.hamming_radius, device=options.device,
+                  progress=stage.report)
+
+
+def _complete(source, options: PipelineOptions, staging: Path, stage: Stage) -> dict:
+    from .evaluation.closure import defect_coverage
+    from .learned.completion.inference import complete_skull
+    from .printing.implant import extract_implant
+
     times: Dict[str, float] = {}
     t = time.perf_counter()
-    source = None
-    if not isinstance(defective, Mask):
-        source = str(defective)
-        stage.report(0.0, "reading the defective skull")
-        defective = read_mask(defective)
+    defective, source_name = _read(source, stage, "defective skull")
     times["read_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    result = complete_skull(defective, weights, device, progress=stage.sub(0.02, 0.12).report)
+    result = complete_skull(defective, options.weights, options.device,
+                            progress=stage.sub(0.02, 0.12).report)
     times["completion_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    tpl = list(templates)  # files: their vote tables are cached by content
-    options = {"device": device}  # where the learned method's network runs
-    if hamming_radius is not None:
-        options["hamming_radius"] = hamming_radius
-    refined = refine_to(result.mask, method, tpl, defective.grid, workers, stage.sub(0.12, 0.6),
-                        **options)
+    refined = _refined(result.mask, options, defective.grid, stage.sub(0.12, 0.6)).mask
     completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)
     del refined
     times["refinement_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    kw = {} if opening_mm is None else {"opening_mm": opening_mm}
-    implant = implant_mod.extract_implant(completed, defective, progress=stage.sub(0.6, 0.7).report, **kw)
+    implant = extract_implant(completed, defective, opening_mm=options.opening_mm,
+                              progress=stage.sub(0.6, 0.7).report)
     times["implant_s"] = time.perf_counter() - t
 
     stage.sub(0.7, 0.75).report(0.0, "writing masks")
-    write_mask(out / "completed.nrrd", completed)
-    write_mask(out / "completed_coarse.nrrd", result.mask)
-    write_probability(out / "completed_probability.nrrd", result.probability, result.mask.ijk_to_lps)
-    write_mask(out / "implant.nrrd", implant)
+    write_mask(staging / protocol.COMPLETED, completed)
+    write_mask(staging / protocol.COMPLETED_COARSE, result.mask)
+    write_probability(staging / protocol.PROBABILITY, result.probability, result.mask.ijk_to_lps)
+    write_mask(staging / protocol.IMPLANT, implant)
 
     t = time.perf_counter()
-    smooth = DEFAULT_SMOOTHING if smoothing is None else smoothing
-    skull_mesh = mask_to_mesh(completed, smooth, progress=stage.sub(0.75, 0.85).report)
-    write_mesh(out / "skull.stl", skull_mesh)
-    skull_print = printability_report(skull_mesh)
-    del skull_mesh
-    implant_mesh = mask_to_mesh(implant, smooth, progress=stage.sub(0.85, 0.9).report)
-    write_mesh(out / "implant.stl", implant_mesh)
-    implant_print = printability_report(implant_mesh, thickness=True)
+    skull_print = _meshed(completed, staging / protocol.SKULL_STL, options.smoothing,
+                          stage.sub(0.75, 0.85))
+    implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
+                            stage.sub(0.85, 0.9), thickness=True)
     times["meshing_s"] = time.perf_counter() - t
 
     stage.report(0.92, "checking the defect coverage")
     coverage = defect_coverage(defective, implant)
-    if render:
-        from .render import render_png
+    if options.render:
+        from .printing.render import render_png
         stage.report(0.95, "rendering")
-        render_png(out / "render.png", defective, implant, title="skull (grey) and implant (orange)")
-    report = {
-        "input": source, "input_shape": list(defective.array.shape), "method": method,
-        "device": device, "coarse_shape": list(result.mask.array.shape),
+        render_png(staging / protocol.RENDER, defective, implant,
+                   title="skull (grey) and implant (orange)")
+    return {
+        "mode": "complete", "input": source_name, "input_shape": list(defective.array.shape),
+        "method": options.method, "device": options.device,
+        "coarse_shape": list(result.mask.array.shape),
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},
         "defect_coverage": coverage,
         "skull": skull_print, "implant": implant_print,
         "timings_s": {k: round(v, 2) for k, v in times.items()},
-        "files": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) + ["report.json"],
     }
-    tmp = out / ".tmp-report.json"
-    tmp.write_text(json.dumps(report, indent=2, default=float))
-    os.replace(tmp, out / "report.json")
-    stage.report(1.0, "done")
-    return report
+
+
+def _refine(source, options: PipelineOptions, staging: Path, stage: Stage) -> dict:
+    times: Dict[str, float] = {}
+    t = time.perf_counter()
+    coarse, source_name = _read(source, stage, "coarse skull")
+    target = read_grid(options.reference_grid) if options.reference_grid else None
+    times["read_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    refinement = _refined(coarse, options, target, stage.sub(0.02, 0.8))
+    times["refinement_s"] = time.perf_counter() - t
+    skull = refinement.mask
+    stage.report(0.8, "writing the refined skull")
+    write_mask(staging / protocol.REFINED, skull)
+
+    t = time.perf_counter()
+    skull_print = _meshed(skull, staging / protocol.SKULL_STL, options.smoothing,
+                          stage.sub(0.82, 0.98))
+    times["meshing_s"] = time.perf_counter() - t
+    return {
+        "mode": "refine", "input": source_name, "input_shape": list(coarse.array.shape),
+        "method": options.method, "device": options.device,
+        "target_shape": list(skull.array.shape),
+        "volumes_ml": {"skull": skull.volume_ml},
+        "refine": refinement.report, "skull": skull_print,
+        "timings_s": {k: round(v, 2) for k, v in times.items()},
+    }

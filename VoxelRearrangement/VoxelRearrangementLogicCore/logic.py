@@ -10,13 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Union
 
-from VoxelRearrangementLib.errors import VoxelRearrangementError
-from VoxelRearrangementLib.mask_io import read_mask
+from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
+from VoxelRearrangementLib._shared.progress import ProgressCallback
+from VoxelRearrangementLib.io.masks import read_mask
+from VoxelRearrangementLib.options import MODES, PipelineOptions
 
 from . import models
-from .pipeline import MODES, PipelineJob, PipelineRequest, PipelineResult
+from .job import JobInputs, PipelineJob, PipelineResult, TemplateLike
 from .segment_arrays import new_segmentation_node
-from .worker import ProgressCallback, WorkerEnvironment
+from .worker import WorkerEnvironment
 
 MODULE_DIR = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = MODULE_DIR / "Resources" / "SampleData"
@@ -54,56 +56,53 @@ class LogicCore:
     # API ----------------------------------------------------------------------------------
 
     def startJob(self, inputSegmentation, segmentId: Optional[str] = None,
-                 template: Union[None, object, Sequence[object]] = None, method: str = "hash",
-                 mode: str = "complete", referenceGrid=None, workers: Optional[int] = None,
-                 hammingRadius: Optional[int] = None, smoothing: Optional[float] = None,
-                 openingMm: Optional[float] = None, device: Optional[str] = None,
-                 outputName: Optional[str] = None) -> PipelineJob:
+                 template: Union[None, TemplateLike, Sequence[TemplateLike]] = None,
+                 referenceGrid=None, outputName: Optional[str] = None,
+                 options: Optional[PipelineOptions] = None, **optionValues) -> PipelineJob:
         """Check the inputs and start the pipeline in a background process; returns the job
         (poll it, cancel it). Bad inputs raise VoxelRearrangementError before anything starts.
         See :meth:`process` for the arguments."""
+        options = (options or PipelineOptions()).replace(**optionValues)
         templates = list(template) if isinstance(template, (list, tuple)) else [template]
-        request = PipelineRequest(inputSegmentation, segmentId, mode, templates, method,
-                                  referenceGrid, workers, hammingRadius, smoothing, openingMm,
-                                  device, outputName)
+        inputs = JobInputs(inputSegmentation, segmentId, templates, referenceGrid, outputName)
         scene = self.scene if self.scene is not None else (
             inputSegmentation.GetScene() if inputSegmentation is not None else None)
-        job = PipelineJob(scene, request, self.workerEnvironment(device), self.temp_root)
+        job = PipelineJob(scene, inputs, options, self.workerEnvironment(options.device),
+                          self.temp_root)
         self.ensurePythonPackages()
-        if mode == "complete" or method == "learned":
+        if options.mode == "complete" or options.method == "learned":
             self.ensureTorch()
         return job.start()
 
     def process(self, inputSegmentation, segmentId: Optional[str] = None,
-                template: Union[None, object, Sequence[object]] = None, method: str = "hash",
-                mode: str = "complete", referenceGrid=None, workers: Optional[int] = None,
-                hammingRadius: Optional[int] = None, smoothing: Optional[float] = None,
-                openingMm: Optional[float] = None, device: Optional[str] = None,
-                outputName: Optional[str] = None,
+                template: Union[None, TemplateLike, Sequence[TemplateLike]] = None,
+                referenceGrid=None, outputName: Optional[str] = None,
+                options: Optional[PipelineOptions] = None,
                 progress: Optional[ProgressCallback] = None,
-                cancel: Optional[Callable[[], bool]] = None) -> PipelineResult:
+                cancel: Optional[Callable[[], bool]] = None, **optionValues) -> PipelineResult:
         """Run the whole pipeline and wait for it.
 
         :param inputSegmentation: segmentation node holding the skull: the defective skull at
             full resolution (``mode="complete"``) or a coarse complete skull (``mode="refine"``).
         :param segmentId: segment ID or name; may be omitted when there is only one segment.
-        :param template: None (the worker's bundled default: vote tables of the SkullFix
-            training skulls), a segmentation node, a mask file path, or a list of these; only
-            the template methods (hash, kdtree) use it.
-        :param method: refinement method (``pipeline.METHODS``: hash, kdtree, nearest, ...).
+        :param template: None (the bundled vote tables of the SkullFix training skulls), a
+            segmentation node, a mask file path, or a list of these; only the template
+            methods (hash, kdtree) use it.
         :param referenceGrid: refine mode only: volume or segmentation node whose grid the
             refined skull is made on (default: 4x finer than the coarse grid, corner aligned).
-        :param workers, hammingRadius: synthesis options; ``smoothing``: mesh smoothing factor
-            (0..1); ``openingMm``: implant clean-up (complete mode); None = worker default.
-        :param device: where the completion network runs: "cpu" (GPUs hidden from the worker),
-            "cuda" (an error without a GPU), "auto" or None (the worker chooses).
+        :param outputName: base name of the created nodes (default: the input's name).
+        :param options: a :class:`~VoxelRearrangementLib.options.PipelineOptions`; keyword
+            arguments named as its fields (``mode``, ``method``, ``device``, ``workers``,
+            ``hamming_radius``, ``opening_mm``, ``smoothing``, ...) override it. ``device``:
+            ``auto`` (the GPU when there is one), ``cpu`` (GPUs hidden from the worker) or
+            ``cuda``.
         :param progress: called as ``progress(fraction, message)``.
         :param cancel: polled; return True to stop (raises Cancelled, scene unchanged).
         :return: :class:`PipelineResult` with the created segmentation and model nodes, the
             subject-hierarchy folder, the report and a one-line summary.
         """
-        job = self.startJob(inputSegmentation, segmentId, template, method, mode, referenceGrid,
-                            workers, hammingRadius, smoothing, openingMm, device, outputName)
+        job = self.startJob(inputSegmentation, segmentId, template, referenceGrid, outputName,
+                            options, **optionValues)
         return job.wait(progress, cancel)
 
     def exportForPrinting(self, modelNodes: Sequence, folder) -> List[Path]:

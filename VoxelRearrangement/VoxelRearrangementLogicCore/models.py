@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import slicer
 import vtk
 
-import slicer
-from VoxelRearrangementLib.errors import VoxelRearrangementError
+from VoxelRearrangementLib._shared.atomic import atomic_output, write_text
+from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
+from VoxelRearrangementLib.printing import printability
+from VoxelRearrangementLib.printing.meshing import Mesh, polydata_to_arrays
 
 REPORT_ATTRIBUTE = "VoxelRearrangement.PrintabilityReport"
 
@@ -32,17 +34,11 @@ def read_stl(path: os.PathLike) -> vtk.vtkPolyData:
 
 
 def is_watertight(polydata: vtk.vtkPolyData) -> bool:
-    """True if the surface is closed and manifold: no boundary and no non-manifold edges."""
+    """The Lib's definition (:func:`VoxelRearrangementLib.printing.printability.is_watertight`)
+    applied to a model's polydata."""
     if polydata is None or polydata.GetNumberOfCells() == 0:
         return False
-    edges = vtk.vtkFeatureEdges()
-    edges.SetInputData(polydata)
-    edges.BoundaryEdgesOn()
-    edges.NonManifoldEdgesOn()
-    edges.FeatureEdgesOff()
-    edges.ManifoldEdgesOff()
-    edges.Update()
-    return edges.GetOutput().GetNumberOfCells() == 0
+    return printability.is_watertight(Mesh(*polydata_to_arrays(polydata)))
 
 
 def new_model_node(polydata: vtk.vtkPolyData, name: str, report: Optional[dict] = None):
@@ -86,23 +82,17 @@ def put_in_folder(scene, nodes: Iterable, folder_name: str) -> int:
 
 
 def write_stl(node, path: os.PathLike) -> Path:
-    """Write a model node as STL in LPS millimetres, atomically (temporary file, then rename)."""
+    """Write a model node as STL in LPS millimetres, atomically."""
     path = Path(path)
     if node is None or node.GetPolyData() is None or node.GetPolyData().GetNumberOfPoints() == 0:
         raise VoxelRearrangementError(f"{path.name}: the model has no mesh to export")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".stl", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, ".stl") as tmp:
         storage = slicer.vtkMRMLModelStorageNode()
         storage.SetFileName(tmp)
         storage.SetCoordinateSystem(slicer.vtkMRMLStorageNode.CoordinateSystemLPS)
         storage.SetUseCompression(False)
         if not storage.WriteData(node):
             raise VoxelRearrangementError(f"{path}: cannot write the STL file")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
@@ -127,12 +117,7 @@ def export_for_printing(model_nodes: Sequence, folder: os.PathLike) -> List[Path
         report["coordinate_system"] = "LPS"
         report["units"] = "mm"
         reports[node.GetName()] = report
-    report_path = folder / "printability_report.json"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    with os.fdopen(fd, "w") as stream:
-        json.dump(reports, stream, indent=2)
-    os.replace(tmp, report_path)
-    written.append(report_path)
+    written.append(write_text(folder / "printability_report.json", json.dumps(reports, indent=2)))
     return written
 
 

@@ -1,6 +1,6 @@
 """Segments of MRML segmentation nodes <-> binary masks with exact geometry.
 
-A :class:`~VoxelRearrangementLib.mask_io.Mask` is a uint8 array indexed ``[i, j, k]`` with a
+A :class:`~VoxelRearrangementLib.io.masks.Mask` is a uint8 array indexed ``[i, j, k]`` with a
 4 x 4 IJK-to-LPS matrix (mm). Slicer keeps a segment as a ``vtkOrientedImageData`` whose
 image-to-world matrix maps *extent* indices (which need not start at 0) to RAS. Here:
 
@@ -15,13 +15,12 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import slicer
 import vtk
 from vtk.util import numpy_support
 
-import slicer
-from VoxelRearrangementLib.errors import VoxelRearrangementError
-from VoxelRearrangementLib.geometry import LPS_TO_RAS
-from VoxelRearrangementLib.mask_io import Mask
+from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
+from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask
 
 BINARY_LABELMAP = "Binary labelmap"
 

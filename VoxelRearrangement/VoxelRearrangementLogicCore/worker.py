@@ -1,7 +1,7 @@
 """One background process of the Lib's command line (the worker), polled without blocking.
 
-The worker prints ``PROGRESS <fraction> <message>`` lines on stdout and ``error: <message>``
-on stderr; it exits with 0 on success, 2 for bad input, 3 when cancelled. Its output is read
+The worker follows :mod:`VoxelRearrangementLib.cli.protocol` (progress lines on stdout,
+``error:`` lines on stderr, :class:`~VoxelRearrangementLib.cli.protocol.ExitCode`). Its output is read
 in a thread into a queue, so :meth:`WorkerProcess.poll` never blocks: Slicer's GUI polls it
 from a timer, scripts and tests wait on it. Cancel kills the whole process tree (the worker
 may start pools of processes), with psutil when available and the process group otherwise.
@@ -18,12 +18,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
-from VoxelRearrangementLib.errors import Cancelled, VoxelRearrangementError
-
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 3
-
-ProgressCallback = Callable[[float, str], None]
+from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
+from VoxelRearrangementLib._shared.progress import ProgressCallback
+from VoxelRearrangementLib.cli.protocol import ExitCode, parse_error, parse_progress
 
 
 class WorkerCrashed(RuntimeError):
@@ -32,12 +29,11 @@ class WorkerCrashed(RuntimeError):
 
 @dataclass
 class WorkerStep:
-    """One run of the worker: its arguments after ``-m VoxelRearrangementLib``, a label shown
-    to the user, and its share (weight) of the whole pipeline's progress."""
+    """One run of the worker: its arguments after ``-m VoxelRearrangementLib`` and a label
+    shown to the user."""
 
     arguments: List[str]
     label: str
-    weight: float = 1.0
 
 
 @dataclass
@@ -62,18 +58,6 @@ class WorkerEnvironment:
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.update(self.extra_env)
         return env
-
-
-def parse_progress(line: str):
-    """``(fraction, message)`` from a ``PROGRESS <fraction> <message>`` line, else None."""
-    if not line.startswith("PROGRESS "):
-        return None
-    parts = line.split(" ", 2)
-    try:
-        fraction = float(parts[1])
-    except (IndexError, ValueError):
-        return None
-    return min(max(fraction, 0.0), 1.0), (parts[2] if len(parts) > 2 else "")
 
 
 def kill_process_tree(pid: int) -> None:
@@ -158,8 +142,9 @@ class WorkerProcess:
             if self.on_progress is not None:
                 self.on_progress(*progress)
             return
-        if line.startswith("error: "):
-            self.errors.append(line[len("error: "):])
+        error = parse_error(line)
+        if error is not None:
+            self.errors.append(error)
         if line.strip():
             self.tail.append(line)
         if self.on_line is not None:
@@ -175,11 +160,11 @@ class WorkerProcess:
         """Raise Cancelled, VoxelRearrangementError (bad input) or WorkerCrashed unless the
         worker succeeded."""
         code = self.returncode
-        if self.cancelled or code == EXIT_CANCELLED:
+        if self.cancelled or code == ExitCode.CANCELLED:
             raise Cancelled(f"{self.step.label}: cancelled")
-        if code == 0:
+        if code == ExitCode.OK:
             return
-        if code == EXIT_BAD_INPUT:
+        if code == ExitCode.BAD_INPUT:
             message = "; ".join(self.errors) or (self.tail[-1] if self.tail else "bad input")
             raise VoxelRearrangementError(message)
         raise WorkerCrashed(f"{self.step.label} failed (exit status {code}):\n" + "\n".join(self.tail))

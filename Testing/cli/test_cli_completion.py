@@ -1,0 +1,108 @@
+"""``complete`` and ``run`` (the end-to-end pipeline, both modes) on the command line, with
+tiny networks."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from helpers import defective_of, skull_like  # noqa: E402
+from VoxelRearrangementLib import (  # noqa: E402
+    Mask,
+    VoxelRearrangementError,
+    defect_coverage,
+    downsample,
+    read_mask,
+    write_mask,
+)
+from VoxelRearrangementLib.cli import main, protocol  # noqa: E402
+from VoxelRearrangementLib.evaluation.metrics import dice  # noqa: E402
+from VoxelRearrangementLib.learned.completion import inference  # noqa: E402
+
+
+def test_complete_command_writes_coarse_result(tmp_path, tiny_completion_weights):
+    skull, implant = skull_like()
+    path = write_mask(tmp_path / "d.nrrd", defective_of(skull, implant))
+    assert main(["complete", "--defective", str(path), "--output", str(tmp_path / "c.nrrd"),
+                 "--probabilities", str(tmp_path / "p.nrrd"),
+                 "--weights", str(tiny_completion_weights), "--device", "cpu"]) == 0
+    out = read_mask(tmp_path / "c.nrrd")
+    assert out.array.shape == (128, 128, 64)
+    assert np.allclose(out.ijk_to_lps, downsample(skull).ijk_to_lps)
+    assert main(["complete", "--defective", str(path), "--output", str(tmp_path / "full.nrrd"),
+                 "--weights", str(tiny_completion_weights), "--device", "cpu",
+                 "--refine", "trilinear"]) == 0
+    full = read_mask(tmp_path / "full.nrrd")  # back on the defective skull's own grid
+    assert full.array.shape == skull.array.shape and np.allclose(full.ijk_to_lps, skull.ijk_to_lps)
+    assert main(["complete", "--defective", str(path), "--output", str(tmp_path / "c2.nrrd"),
+                 "--weights", str(tmp_path / "none.pt")]) == protocol.ExitCode.BAD_INPUT
+    assert not (tmp_path / "c2.nrrd").exists()
+
+
+@pytest.fixture
+def oracle_completion(monkeypatch):
+    """``complete_skull`` returning the true coarse skull of the case being run (fast, exact)."""
+    truth = {}
+    real = inference.complete_skull
+
+    def oracle(d, *a, **k):
+        res = real(d, *a, **k)
+        return inference.Completion(res.probability, downsample(truth["skull"]), res.defective)
+
+    monkeypatch.setattr(inference, "complete_skull", oracle)
+    return truth
+
+
+def test_run_writes_every_file_of_the_complete_mode(tmp_path, oracle_completion,
+                                                    tiny_completion_weights):
+    """The end-to-end plumbing (trilinear refinement; the oracle completion keeps it fast)."""
+    skull, implant = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
+    oracle_completion["skull"] = skull
+    defective = defective_of(skull, implant)
+    path = write_mask(tmp_path / "defective.nrrd", defective)
+    out = tmp_path / "out"
+    assert main(["run", "--defective", str(path), "--method", "trilinear", "--output-dir",
+                 str(out), "--weights", str(tiny_completion_weights), "--device", "cpu"]) == 0
+    names = protocol.run_outputs("complete", render=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
+    report = json.loads((out / protocol.REPORT).read_text())
+    assert report["mode"] == "complete" and report["files"] == names
+    assert report["implant"]["watertight"] and report["skull"]["watertight"]
+    assert report["defect_coverage"]["covered_fraction"] > 0.9
+    got = read_mask(out / protocol.IMPLANT)
+    assert np.allclose(got.ijk_to_lps, defective.ijk_to_lps)
+    assert dice(got.array, implant.array) > 0.6
+    # no implant, no coverage
+    none = defect_coverage(defective, Mask(np.zeros_like(defective.array), defective.ijk_to_lps))
+    assert none["defect_rays"] > 0 and none["covered_fraction"] == 0.0
+
+
+def test_run_refines_a_coarse_skull_in_one_process(tmp_path):
+    skull, _ = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
+    coarse = write_mask(tmp_path / "coarse.nrrd", downsample(skull, (32, 32, 24)))
+    grid = write_mask(tmp_path / "grid.nrrd", skull)
+    out = tmp_path / "out"
+    assert main(["run", "--coarse", str(coarse), "--reference-grid", str(grid), "--method",
+                 "trilinear", "--output-dir", str(out), "--smoothing", "0"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(protocol.run_outputs("refine", True))
+    refined = read_mask(out / protocol.REFINED)
+    assert refined.grid.same_as(skull.grid)
+    report = json.loads((out / protocol.REPORT).read_text())
+    assert report["mode"] == "refine" and report["skull"]["watertight"]
+    assert report["target_shape"] == list(skull.array.shape)
+
+
+def test_run_never_writes_over_its_input(tmp_path):
+    skull, _ = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
+    out = tmp_path / "out"
+    out.mkdir()
+    coarse = write_mask(out / protocol.REFINED, downsample(skull, (32, 32, 24)))
+    before = coarse.read_bytes()
+    assert main(["run", "--coarse", str(coarse), "--method", "trilinear",
+                 "--output-dir", str(out)]) == protocol.ExitCode.BAD_INPUT
+    assert coarse.read_bytes() == before and sorted(out.iterdir()) == [coarse]
+    with pytest.raises(VoxelRearrangementError, match="input"):
+        from VoxelRearrangementLib import PipelineOptions, run_pipeline
+        run_pipeline(coarse, out, PipelineOptions(mode="refine", method="trilinear"))

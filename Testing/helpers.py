@@ -1,0 +1,107 @@
+"""Helpers the test modules share (plain functions; fixtures are in conftest.py)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, Tuple
+
+import numpy as np
+
+from VoxelRearrangementLib import Mask, write_mask
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE_DIR = ROOT / "VoxelRearrangement"
+#: Configurations of untrained tiny networks (fast to build and run).
+TINY_COMPLETION = {"half": 4, "base": 8}
+TINY_REARRANGEMENT = {"fold": 4, "channels": 8, "depth": 2}
+
+
+def sheared_matrix() -> np.ndarray:
+    """An IJK-to-LPS matrix with shear, anisotropic spacing, a flip and an offset origin."""
+    m = np.eye(4)
+    m[:3, :3] = np.array([[-0.45, 0.0, 0.0], [0.0, 0.44, 0.09], [0.0, -0.07, 0.62]])
+    m[:3, 3] = [120.5, -127.8, -10.2]
+    return m
+
+
+def shell(shape=(48, 44, 36), radii=(19.0, 17.0, 14.0), thickness=4.0, centre_shift=(0.0, 0.0, 0.0),
+          matrix=None) -> Mask:
+    """A hollow ellipsoid (outer ``radii`` in voxels, wall ``thickness`` voxels) with a bump."""
+    idx = np.indices(shape, dtype=np.float64)
+    c = [(n - 1) / 2 + s for n, s in zip(shape, centre_shift)]
+    r_out = np.sqrt(sum(((idx[a] - c[a]) / radii[a]) ** 2 for a in range(3)))
+    r_in = np.sqrt(sum(((idx[a] - c[a]) / (radii[a] - thickness)) ** 2 for a in range(3)))
+    bump = np.exp(-(((idx[0] - c[0]) ** 2 + (idx[1] - c[1] - radii[1] * 0.6) ** 2) / 30.0))
+    inside = (r_out <= 1.0 + 0.08 * bump) & (r_in >= 1.0)
+    return Mask(inside.astype(np.uint8), np.eye(4) if matrix is None else matrix)
+
+
+def skull_like(shape=(40, 40, 32), spacing=(5.0, 5.0, 5.0), matrix=None) -> Tuple[Mask, Mask]:
+    """A skull-sized open shell (outer radius 90 mm, 7 mm wall, cut below the equator) and a
+    top-of-vault implant block, as full-resolution masks."""
+    m = np.diag(list(spacing) + [1.0]) if matrix is None else matrix
+    c = (np.array(shape) - 1) / 2.0
+    idx = np.indices(shape, dtype=np.float64) - c.reshape(3, 1, 1, 1)
+    world = np.tensordot(m[:3, :3], idx, axes=1)
+    r = np.sqrt((world ** 2).sum(0))
+    skull = (r <= 90) & (r >= 83) & (world[2] > -40)
+    implant = skull & (world[2] > 60) & (np.abs(world[0]) < 35)
+    return Mask(skull.astype(np.uint8), m), Mask(implant.astype(np.uint8), m)
+
+
+def defective_of(skull: Mask, implant: Mask) -> Mask:
+    """The defective skull: ``skull & ~implant``."""
+    return Mask((skull.array & (1 - implant.array)).astype(np.uint8), skull.ijk_to_lps)
+
+
+def fake_skullfix(folder: Path, cases: Iterable[Tuple[Mask, Mask]]) -> Path:
+    """A SkullFix-like folder (complete/NNN.nrrd, implant/NNN.nrrd) of ``(skull, implant)``."""
+    for sub in ("complete", "implant"):
+        (folder / sub).mkdir(parents=True)
+    for k, (skull, implant) in enumerate(cases):
+        write_mask(folder / "complete" / f"{k:03d}.nrrd", skull)
+        write_mask(folder / "implant" / f"{k:03d}.nrrd", implant)
+    return folder
+
+
+def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """``python -m VoxelRearrangementLib ARGS`` in a new process."""
+    return subprocess.run([sys.executable, "-m", "VoxelRearrangementLib", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def failed_cleanly(proc: subprocess.CompletedProcess, *words: str) -> None:
+    """Exit status 2 with one ``error:`` message naming ``words``, and no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: "), proc.stderr
+    for word in words:
+        assert word in proc.stderr, (word, proc.stderr)
+    assert "Traceback" not in proc.stderr
+
+
+#: Anisotropic voxel spacing (mm) of :func:`ball_mask`.
+BALL_SPACING = np.array([0.5, 0.45, 0.6])
+
+
+def ball_mask(radii_mm, spacing=BALL_SPACING, half_extent_mm=16.0) -> Mask:
+    """Voxelised ball (one radius) or hollow shell (outer, inner radius) centred in the grid."""
+    n = np.ceil(2 * half_extent_mm / spacing).astype(int) + 1
+    m = np.diag([*spacing, 1.0])
+    m[:3, 3] = -(n - 1) / 2 * spacing  # centre of the grid at the world origin
+    idx = np.indices(n, dtype=np.float64)
+    r = np.sqrt(sum((idx[a] * spacing[a] + m[a, 3]) ** 2 for a in range(3)))
+    inside = r <= radii_mm[0]
+    if len(radii_mm) > 1:
+        inside &= r >= radii_mm[1]
+    return Mask(inside.astype(np.uint8), m)
+
+
+def skull_with_defect(matrix):
+    """Synthetic complete skull (thick shell), its defective version (a block removed from the
+    top) and the true implant."""
+    complete = shell((56, 52, 44), radii=(25.0, 23.0, 19.0), thickness=5.0, matrix=matrix)
+    implant = np.zeros_like(complete.array)
+    implant[18:38, 16:36, 30:] = complete.array[18:38, 16:36, 30:]
+    defective = Mask(complete.array & (1 - implant), matrix)
+    return complete, defective, Mask(implant, matrix)

@@ -1,0 +1,31 @@
+"""Small helpers on volumes (numpy arrays indexed i, j, k)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+
+def foreground_bounds(array: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """``(lo, hi)``: the first and one past the last index of the non-zero voxels along each
+    axis (int64 arrays of length 3), or None when the volume is empty."""
+    columns = np.any(array, axis=2)  # (i, j): one pass over the volume
+    i = np.flatnonzero(columns.any(axis=1))
+    if i.size == 0:
+        return None
+    j = np.flatnonzero(columns.any(axis=0))
+    k = np.flatnonzero(np.any(array[i[0]:i[-1] + 1, j[0]:j[-1] + 1], axis=(0, 1)))
+    lo = np.array([i[0], j[0], k[0]], dtype=np.int64)
+    hi = np.array([i[-1], j[-1], k[-1]], dtype=np.int64) + 1
+    return lo, hi
+
+
+def box(lo: Sequence[int], hi: Sequence[int], margin: Sequence[int] = (0, 0, 0),
+        shape: Optional[Sequence[int]] = None) -> Tuple[slice, slice, slice]:
+    """Slices of the box ``[lo - margin, hi + margin)``, clipped to ``shape`` when given."""
+    lo = np.asarray(lo) - np.asarray(margin)
+    hi = np.asarray(hi) + np.asarray(margin)
+    lo = np.maximum(lo, 0)
+    if shape is not None:
+        hi = np.minimum(hi, shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))

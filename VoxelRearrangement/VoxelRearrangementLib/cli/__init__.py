@@ -1,0 +1,11 @@
+"""Command line: ``python -m VoxelRearrangementLib <command> ...`` (also the Slicer worker).
+
+:mod:`.main` (entry point), :mod:`.protocol` (progress and error lines, exit codes, output
+file names), and one module per command group: :mod:`.synthesis` (``downsample``, ``refine``,
+``build-table``), :mod:`.evaluation` (``evaluate``), :mod:`.completion` (``complete``),
+:mod:`.training` (``train-completion``, ``train-rearrangement``), :mod:`.printing`
+(``implant``, ``mesh``) and :mod:`.run` (``run``, the end-to-end pipeline).
+"""
+from .main import build_parser, main
+
+__all__ = ["build_parser", "main"]

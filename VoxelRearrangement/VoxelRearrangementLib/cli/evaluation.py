@@ -1,0 +1,32 @@
+"""CLI command ``evaluate``: a refined mask against a reference on the same grid."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from .._shared.atomic import write_text
+from .._shared.errors import VoxelRearrangementError
+from ..evaluation.metrics import evaluate
+from ..io.masks import read_mask
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="Dice, HD95, ASSD and smoothness against a reference")
+    p.add_argument("--prediction", required=True)
+    p.add_argument("--reference", required=True)
+    p.add_argument("--json", help="also write the metrics to this JSON file")
+    p.add_argument("--no-smoothness", action="store_true", help="skip the surface smoothness")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args) -> int:
+    prediction = read_mask(args.prediction)
+    reference = read_mask(args.reference)
+    if not reference.array.any():
+        raise VoxelRearrangementError(f"{args.reference}: the reference mask is empty")
+    metrics = evaluate(prediction, reference, smoothness=not args.no_smoothness)
+    for name, value in metrics.items():
+        print(f"{name}: {value:.4f}")
+    if args.json:
+        write_text(args.json, json.dumps(metrics, indent=2))
+    return 0

@@ -1,0 +1,40 @@
+"""CLI command ``run``: the end-to-end pipeline (:mod:`..pipeline`), also the Slicer worker.
+
+``run --defective D --output-dir OUT`` completes a defective skull and designs its implant;
+``run --coarse C --output-dir OUT`` refines a coarse skull and meshes it. The options are
+those of :class:`~..options.PipelineOptions`.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import options as pipeline_options
+from .protocol import print_progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("run", help="defective skull -> completed skull, implant, meshes, report "
+                                   "(or, with --coarse, coarse skull -> refined skull and mesh)")
+    source = r.add_mutually_exclusive_group(required=True)
+    source.add_argument("--defective", type=Path, help="defective skull mask (any grid)")
+    source.add_argument("--coarse", type=Path, help="coarse complete skull to refine and mesh")
+    r.add_argument("--output-dir", required=True, type=Path)
+    pipeline_options.add_arguments(r)
+    r.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..pipeline import run_pipeline
+    mode = "complete" if args.defective is not None else "refine"
+    options = pipeline_options.from_arguments(args, mode)
+    source = args.defective if mode == "complete" else args.coarse
+    report = run_pipeline(source, args.output_dir, options, progress=print_progress)
+    if mode == "complete":
+        cov = report["defect_coverage"]
+        print(f"implant {report['volumes_ml']['implant']:.1f} mL, covers "
+              f"{100 * cov['covered_fraction']:.0f}% of the defect; files in {args.output_dir}")
+    else:
+        print(f"refined skull {report['volumes_ml']['skull']:.0f} mL on a "
+              f"{' x '.join(map(str, report['target_shape']))} grid; files in {args.output_dir}")
+    return 0

@@ -1,0 +1,96 @@
+"""CLI commands that train the networks: ``train-completion`` and ``train-rearrangement``
+(inference: ``complete`` / ``run``, and ``refine --method learned``)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .._shared.errors import VoxelRearrangementError
+from ..io.skullfix import parse_cases
+from ..learned.completion import train as completion_train
+from ..learned.rearrangement import train as rearrangement_train
+from ..learned.weights import DEFAULT_DEVICE, DEVICES
+from .protocol import print_progress
+
+
+def add_training_arguments(p: argparse.ArgumentParser, train: Sequence[str],
+                           holdout: Sequence[str], epoch: str) -> None:
+    """The options both training commands share (data, split, epochs, device, resuming)."""
+    p.add_argument("--data", required=True, type=Path,
+                   help="SkullFix folder with complete/NNN.nrrd and implant/NNN.nrrd")
+    p.add_argument("--epochs", required=True, type=int, help=f"total epochs ({epoch} each)")
+    p.add_argument("--out", required=True, type=Path, help="weights file (.pt) of the best epoch")
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
+                   help="where to train (auto: the GPU when there is one)")
+    p.add_argument("--resume", type=Path, help="checkpoint (last.pt) to continue from")
+    p.add_argument("--cache", type=Path, help="folder of cached training data (default: <checkpoints>/cache)")
+    p.add_argument("--checkpoint-dir", type=Path, help="default: <out folder>/<out stem>_checkpoints")
+    p.add_argument("--train-cases", default=f"{train[0]}-{train[-1]}")
+    p.add_argument("--holdout-cases", default=f"{holdout[0]}-{holdout[-1]}",
+                   help="cases that choose the epoch (never 060-079)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--max-minutes", type=float, help="stop after the epoch that crosses this budget")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-completion", help="train the coarse completion network (SkullFix)")
+    add_training_arguments(p, completion_train.DEFAULT_TRAIN, completion_train.DEFAULT_HOLDOUT,
+                           "one pass over the training cases")
+    p.add_argument("--p-synthetic", type=float, default=0.5, help="share of synthetic defects")
+    p.set_defaults(func=_train_completion)
+
+    p = sub.add_parser("train-rearrangement",
+                       help="train the learned voxel rearrangement network (SkullFix)")
+    add_training_arguments(p, rearrangement_train.DEFAULT_TRAIN, rearrangement_train.DEFAULT_HOLDOUT,
+                           "--steps-per-epoch batches")
+    p.add_argument("--batch-size", type=int, default=4, help="patches per step")
+    p.add_argument("--steps-per-epoch", type=int, default=100)
+    p.add_argument("--patches-per-case", type=int, default=96,
+                   help="64^3 target patches cached per skull (90 %% on the surface band)")
+    p.set_defaults(func=_train_rearrangement)
+
+
+def set_threads(n: Optional[int]) -> None:
+    """``--threads``: torch's CPU threads (untouched when None)."""
+    if n is not None:
+        import torch
+        if n < 1:
+            raise VoxelRearrangementError("--threads must be at least 1")
+        torch.set_num_threads(n)
+
+
+def _common(args: argparse.Namespace) -> dict:
+    """The keyword arguments both training functions take from the shared options."""
+    set_threads(args.threads)
+    return dict(device=args.device, resume=args.resume, cache_dir=args.cache,
+                checkpoint_dir=args.checkpoint_dir, train_cases=parse_cases(args.train_cases),
+                holdout_cases=parse_cases(args.holdout_cases), seed=args.seed, lr=args.lr,
+                max_minutes=args.max_minutes, progress=print_progress)
+
+
+def _train_completion(args: argparse.Namespace) -> int:
+    history = completion_train.train_completion(args.data, args.out, args.epochs,
+                                                p_synthetic=args.p_synthetic, **_common(args))
+    if history:
+        best = max(history, key=lambda h: h["dice_restored"])
+        print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "
+              f"{best['dice_restored']:.4f}; weights in {args.out}")
+    return 0
+
+
+def _train_rearrangement(args: argparse.Namespace) -> int:
+    if min(args.batch_size, args.steps_per_epoch, args.patches_per_case) < 1:
+        raise VoxelRearrangementError("--batch-size, --steps-per-epoch and --patches-per-case "
+                                      "must be at least 1")
+    history = rearrangement_train.train_rearrangement(
+        args.data, args.out, args.epochs, batch_size=args.batch_size,
+        steps_per_epoch=args.steps_per_epoch, patches_per_case=args.patches_per_case,
+        **_common(args))
+    if history:
+        best = max(history, key=lambda h: h["band_accuracy"])
+        print(f"best epoch {best['epoch']}: hold-out band accuracy {best['band_accuracy']:.4f} "
+              f"(trilinear {best['band_accuracy_trilinear']:.4f}); weights in {args.out}")
+    return 0

@@ -1,0 +1,185 @@
+"""Down- and upsampling of masks between grids.
+
+``downsample`` makes the AutoImplant challenge's coarse format (``zoom(order=2) > 0.5``)
+with the correct coarse geometry. Upsampling between corner-aligned grids is separable (one
+1D map per axis, :class:`AxisMap`) and fast; any other pair of grids goes through
+``map_coordinates`` in slabs so memory stays bounded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Sequence, Tuple
+
+import numpy as np
+from scipy import ndimage
+
+from .._shared.arrays import foreground_bounds
+from .._shared.errors import VoxelRearrangementError
+from ..grids.geometry import Mask
+from .geometry import CHALLENGE_COARSE_SHAPE, Grid, axis_aligned_scale, corner_aligned_grid, index_map
+
+#: Voxels kept around the mask when cropping before the spline prefilter: the order-2 spline
+#: coefficients of a zero region decay by a factor 0.17 per voxel away from the mask, so
+#: beyond 16 voxels they are below 1e-12 and the zoom is unchanged by the crop.
+_SPLINE_MARGIN = 16
+
+
+def downsample(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> Mask:
+    """The challenge's coarse format: ``zoom(array, shape / array.shape, order=2) > 0.5``.
+
+    The returned geometry is the corner-aligned grid (``zoom`` maps the first and last voxel
+    centres onto each other), not the high-resolution spacing the challenge files kept.
+    """
+    return downsample_many(mask, [shape])[0]
+
+
+def downsample_many(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Mask]:
+    """``downsample`` to several shapes at once, sharing the spline prefilter, which runs only
+    on the bounding box of the mask (plus a margin): the same voxels as ``zoom``, faster."""
+    shapes = [tuple(int(n) for n in s) for s in shapes]
+    n_in = np.array(mask.array.shape)
+    if any(n < 2 for n in n_in) or any(len(s) != 3 or min(s) < 2 for s in shapes):
+        raise VoxelRearrangementError(f"cannot downsample a mask of shape {mask.array.shape} "
+                                      f"to {shapes}")
+    bounds = foreground_bounds(mask.array)
+    if bounds is None:
+        return [Mask(np.zeros(s, np.uint8), corner_aligned_grid(mask.grid, s).ijk_to_lps)
+                for s in shapes]
+    lo = np.maximum(bounds[0] - _SPLINE_MARGIN, 0)
+    hi = np.minimum(bounds[1] + _SPLINE_MARGIN, n_in)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    coefficients = ndimage.spline_filter(mask.array[box].astype(np.float64), order=2,
+                                         output=np.float64, mode="constant")
+    out = []
+    for s in shapes:
+        scale = (n_in - 1) / (np.array(s) - 1.0)  # input index per output index (zoom's rule)
+        o_lo = np.ceil(lo / scale - 1e-9).astype(int)
+        o_hi = np.minimum(np.floor((hi - 1) / scale + 1e-9).astype(int) + 1, s)
+        coarse = np.zeros(s, dtype=np.uint8)
+        if np.all(o_hi > o_lo):
+            values = ndimage.affine_transform(coefficients, scale, offset=o_lo * scale - lo,
+                                              output_shape=tuple(o_hi - o_lo), order=2,
+                                              mode="constant", prefilter=False, output=np.float64)
+            coarse[tuple(slice(a, b) for a, b in zip(o_lo, o_hi))] = values > 0.5
+        out.append(Mask(coarse, corner_aligned_grid(mask.grid, s).ijk_to_lps))
+    return out
+
+
+@dataclass(frozen=True)
+class AxisMap:
+    """How target voxels along one axis sit in the source axis.
+
+    ``position`` is the continuous source index of every target index; ``nearest`` the
+    source voxel whose centre is closest (the *parent*); ``lower``/``weight`` the linear
+    interpolation pair (``(1 - w) * src[lower] + w * src[lower + 1]``); positions outside
+    the source are clamped to its first/last voxel."""
+
+    position: np.ndarray
+    nearest: np.ndarray
+    lower: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def make(cls, n_source: int, n_target: int, scale: float, offset: float,
+             first: int = 0) -> "AxisMap":
+        """Map of the ``n_target`` target indices ``first, first + 1, ...`` (``first`` may be
+        negative: windows that reach beyond the target, clamped like any outside position)."""
+        # rounded so that positions on a half voxel (exact ratios such as 2) do not fall
+        # either side of it by floating-point noise in the grid matrices
+        pos = np.round(scale * np.arange(first, first + n_target, dtype=np.float64) + offset, 9)
+        clamped = np.clip(pos, 0, n_source - 1)
+        nearest = np.clip(np.floor(clamped + 0.5), 0, n_source - 1).astype(np.intp)
+        lower = np.clip(np.floor(clamped), 0, max(n_source - 2, 0)).astype(np.intp)
+        weight = (clamped - lower).astype(np.float32)
+        return cls(pos, nearest, lower, weight)
+
+
+def axis_maps(source: Grid, target: Grid) -> Tuple[AxisMap, AxisMap, AxisMap]:
+    """Per-axis maps from ``target`` voxels into ``source``; error if the grids mix axes."""
+    aligned = axis_aligned_scale(source, target)
+    if aligned is None:
+        raise VoxelRearrangementError("the grids are rotated or sheared relative to each other; "
+                                      "separable resampling needs axis-aligned grids")
+    scale, offset = aligned
+    return tuple(AxisMap.make(source.shape[a], target.shape[a], scale[a], offset[a])
+                 for a in range(3))
+
+
+def upsample_nearest(array: np.ndarray, maps: Sequence[AxisMap]) -> np.ndarray:
+    """Each target voxel takes the value of its nearest source voxel (array dtype kept)."""
+    out = array
+    for a, m in enumerate(maps):
+        out = np.take(out, m.nearest, axis=a)
+    return out
+
+
+def upsample_linear(array: np.ndarray, maps: Sequence[AxisMap]) -> np.ndarray:
+    """Separable (tri)linear interpolation of ``array`` onto the target grid, as float32."""
+    out = array.astype(np.float32, copy=False)
+    for a, m in enumerate(maps):
+        shape = [1, 1, 1]
+        shape[a] = -1
+        w = m.weight.reshape(shape)
+        lo = np.take(out, m.lower, axis=a)
+        hi = np.take(out, np.minimum(m.lower + 1, out.shape[a] - 1), axis=a)
+        hi -= lo
+        hi *= w
+        lo += hi
+        out = lo
+    return out
+
+
+def linear_at(array: np.ndarray, maps: Sequence[AxisMap], i: np.ndarray, j: np.ndarray,
+              k: np.ndarray) -> np.ndarray:
+    """Trilinear value (float32) of ``array`` at the target voxels ``(i, j, k)`` only."""
+    idx, wts = [], []
+    for m, t in zip(maps, (i, j, k)):
+        lo = m.lower[t]
+        idx.append((lo, lo + 1))
+        wts.append(m.weight[t])
+    n = [array.shape[a] for a in range(3)]
+    out = np.zeros(len(i), dtype=np.float32)
+    for ci in (0, 1):
+        wi = wts[0] if ci else 1 - wts[0]
+        ii = np.minimum(idx[0][ci], n[0] - 1)
+        for cj in (0, 1):
+            wj = wts[1] if cj else 1 - wts[1]
+            jj = np.minimum(idx[1][cj], n[1] - 1)
+            for ck in (0, 1):
+                wk = wts[2] if ck else 1 - wts[2]
+                kk = np.minimum(idx[2][ck], n[2] - 1)
+                out += wi * wj * wk * array[ii, jj, kk]
+    return out
+
+
+def resample_general(array: np.ndarray, source: Grid, target: Grid, order: int = 1,
+                     slab: int = 16) -> np.ndarray:
+    """Resample ``array`` (on ``source``) onto any ``target`` grid with ``map_coordinates``
+    (``order`` 0 nearest or 1 linear), ``slab`` target k-slices at a time; float32 result."""
+    a = index_map(source, target)
+    ni, nj, nk = target.shape
+    out = np.empty(target.shape, dtype=np.float32)
+    ii, jj = np.meshgrid(np.arange(ni, dtype=np.float32), np.arange(nj, dtype=np.float32),
+                         indexing="ij")
+    src = array.astype(np.float32, copy=False)
+    for k0 in range(0, nk, slab):
+        ks = np.arange(k0, min(k0 + slab, nk), dtype=np.float32)
+        coords = [a[r, 0] * ii[..., None] + a[r, 1] * jj[..., None] + a[r, 2] * ks[None, None, :]
+                  + a[r, 3] for r in range(3)]
+        out[:, :, k0:k0 + len(ks)] = ndimage.map_coordinates(src, coords, order=order,
+                                                             mode="nearest")
+    return out
+
+
+def resample_mask(mask: Mask, target: Grid, order: int = 1) -> Mask:
+    """``mask`` on the ``target`` grid: nearest (``order=0``) or linear + threshold 0.5."""
+    aligned = axis_aligned_scale(mask.grid, target)
+    if aligned is not None:
+        maps = axis_maps(mask.grid, target)
+        if order == 0:
+            arr = upsample_nearest(mask.array, maps)
+        else:
+            arr = (upsample_linear(mask.array, maps) > 0.5).astype(np.uint8)
+    else:
+        arr = (resample_general(mask.array, mask.grid, target, order=order) > 0.5).astype(np.uint8)
+    return Mask(np.ascontiguousarray(arr), target.ijk_to_lps)

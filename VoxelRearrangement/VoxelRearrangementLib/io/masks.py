@@ -1,0 +1,265 @@
+"""Read and write binary masks with their full geometry.
+
+Formats, chosen by file name: ``.nrrd`` / ``.nhdr``, Slicer's segmentation ``.seg.nrrd``
+(3D or 4D layered; one segment is read, written as a single segment), and NIfTI ``.nii`` /
+``.nii.gz``. The world convention inside the library is LPS (as NRRD and Slicer files);
+NIfTI stores RAS, converted on the way in and out. Sheared grids are kept exactly (NIfTI:
+through the sform).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+from .._shared.arrays import foreground_bounds
+from .._shared.atomic import atomic_output, check_writable
+from .._shared.errors import VoxelRearrangementError
+from ..grids.geometry import LPS_TO_RAS, Grid, Mask
+
+PathLike = Union[str, os.PathLike]
+
+_LPS_NAMES = {"left-posterior-superior", "lps"}
+_RAS_NAMES = {"right-anterior-superior", "ras", "scanner-xyz"}
+
+
+def mask_format(path: PathLike) -> str:
+    """``'seg.nrrd'``, ``'nrrd'`` or ``'nifti'`` from the file name; error for anything else."""
+    name = Path(path).name.lower()
+    if name.endswith(".seg.nrrd"):
+        return "seg.nrrd"
+    if name.endswith((".nrrd", ".nhdr")):
+        return "nrrd"
+    if name.endswith((".nii", ".nii.gz")):
+        return "nifti"
+    raise VoxelRearrangementError(
+        f"{path}: unknown mask format (use .nrrd, .seg.nrrd, .nii or .nii.gz)")
+
+
+def _existing(path: PathLike) -> Tuple[Path, str]:
+    """``path`` and its format, or a clear error when the name or the file is wrong."""
+    path = Path(path)
+    fmt = mask_format(path)
+    if not path.is_file():
+        raise VoxelRearrangementError(f"{path}: no such file")
+    return path, fmt
+
+
+def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
+    """Read a binary mask.
+
+    ``segment`` picks a segment (by ID or name) of a ``.seg.nrrd`` holding several; a plain
+    labelmap must have at most two distinct values (0 and one other), any other is an error.
+    """
+    path, fmt = _existing(path)
+    try:
+        if fmt == "nifti":
+            data, matrix = _read_nifti(path)
+            label = None
+        else:
+            data, matrix, label = _read_nrrd(path, segment)
+    except VoxelRearrangementError:
+        raise
+    except Exception as exc:  # corrupt or unreadable files: name the file and the reason
+        raise VoxelRearrangementError(f"{path}: cannot read it as {fmt} ({exc})") from exc
+    return Mask(_binarize(data, label, path), matrix)
+
+
+def read_grid(path: PathLike) -> Grid:
+    """The voxel grid of an image or mask file, reading only its header."""
+    path, fmt = _existing(path)
+    try:
+        if fmt == "nifti":
+            import nibabel as nib
+            img = nib.load(str(path))
+            return Grid(img.shape[:3], LPS_TO_RAS @ np.asarray(img.affine, dtype=np.float64))
+        import nrrd
+        header = nrrd.read_header(str(path))
+        spatial = _spatial_axes(header, int(header["dimension"]))
+        return Grid([int(header["sizes"][a]) for a in spatial], _nrrd_matrix(header, spatial))
+    except VoxelRearrangementError:
+        raise
+    except Exception as exc:
+        raise VoxelRearrangementError(f"{path}: cannot read its header ({exc})") from exc
+
+
+def check_mask_output(path: PathLike) -> None:
+    """Fail at once, before any long work, if ``path`` is not a writable mask file name."""
+    mask_format(path)
+    check_writable(path)
+
+
+def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
+               compress: bool = True) -> Path:
+    """Write ``mask`` to ``path`` (format from the name) atomically: a temporary file in the same
+    folder is renamed over ``path`` only once complete, so a failure never leaves half a file."""
+    path = Path(path)
+    fmt = mask_format(path)
+    suffix = ".nii.gz" if path.name.lower().endswith(".gz") else (".nii" if fmt == "nifti" else ".nrrd")
+    with atomic_output(path, suffix) as tmp:
+        array = np.ascontiguousarray(mask.array, dtype=np.uint8)
+        if fmt == "nifti":
+            _write_nifti(tmp, array, mask.ijk_to_lps)
+        else:
+            _write_nrrd(tmp, array, mask.ijk_to_lps, segment_name if fmt == "seg.nrrd" else None,
+                        compress)
+    return path
+
+
+# --- NRRD -----------------------------------------------------------------------------------
+
+def _nrrd_matrix(header: dict, spatial_axes: Tuple[int, ...]) -> np.ndarray:
+    """4 x 4 IJK-to-LPS matrix from a NRRD header (space directions/origin, or spacings)."""
+    m = np.eye(4)
+    space = str(header.get("space", "left-posterior-superior")).lower()
+    if "space directions" in header:
+        dirs = np.asarray(header["space directions"], dtype=np.float64)
+        m[:3, :3] = dirs[list(spatial_axes)].T
+        if "space origin" in header:
+            m[:3, 3] = np.asarray(header["space origin"], dtype=np.float64)
+    elif "spacings" in header:
+        m[:3, :3] = np.diag(np.asarray(header["spacings"], dtype=np.float64)[list(spatial_axes)])
+    if space in _RAS_NAMES:
+        m = LPS_TO_RAS @ m
+    elif space not in _LPS_NAMES:
+        raise VoxelRearrangementError(f"unsupported NRRD space '{space}' (use LPS or RAS)")
+    return m
+
+
+def _spatial_axes(header: dict, ndim: int) -> Tuple[int, ...]:
+    """The three space axes of a NRRD (by their kinds; the last three when kinds say nothing)."""
+    kinds = [str(k).lower() for k in header.get("kinds", ["domain"] * ndim)]
+    spatial = tuple(a for a, k in enumerate(kinds) if k in ("domain", "space"))
+    return spatial if len(spatial) == 3 else tuple(range(ndim))[-3:]
+
+
+def _segments(header: dict) -> list:
+    """Segments described by a Slicer .seg.nrrd header: dicts with id, name, label, layer."""
+    out = []
+    n = 0
+    while f"Segment{n}_ID" in header:
+        out.append({"id": header[f"Segment{n}_ID"], "name": header.get(f"Segment{n}_Name", ""),
+                    "label": int(header.get(f"Segment{n}_LabelValue", 1)),
+                    "layer": int(header.get(f"Segment{n}_Layer", 0))})
+        n += 1
+    return out
+
+
+def _read_nrrd(path: Path, segment: Optional[str]):
+    import nrrd
+    data, header = nrrd.read(str(path))
+    spatial = _spatial_axes(header, data.ndim)
+    segs = _segments(header)
+    label = None
+    if segs:
+        if segment is None:
+            if len(segs) > 1:
+                names = ", ".join(f"'{s['name'] or s['id']}'" for s in segs)
+                raise VoxelRearrangementError(
+                    f"{path}: holds {len(segs)} segments ({names}); choose one with --segment")
+            chosen = segs[0]
+        else:
+            match = [s for s in segs if segment in (s["id"], s["name"])]
+            if not match:
+                raise VoxelRearrangementError(f"{path}: no segment named or with ID '{segment}'")
+            chosen = match[0]
+        label = chosen["label"]
+        if data.ndim == 4:
+            layer_axis = next(a for a in range(4) if a not in spatial)
+            data = np.take(data, chosen["layer"], axis=layer_axis)
+    elif data.ndim == 4 and data.shape[0] == 1:
+        data = data[0]
+    if data.ndim != 3:
+        raise VoxelRearrangementError(f"{path}: expected a 3D mask, found {data.ndim} dimensions")
+    return data, _nrrd_matrix(header, spatial), label
+
+
+def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, segment_name: Optional[str],
+                compress: bool) -> None:
+    import nrrd
+    header = {
+        "type": "uint8", "dimension": 3, "space": "left-posterior-superior",
+        "space directions": matrix[:3, :3].T.copy(), "space origin": matrix[:3, 3].copy(),
+        "kinds": ["domain", "domain", "domain"],
+        "encoding": "gzip" if compress else "raw",
+    }
+    if segment_name is not None:
+        bounds = foreground_bounds(array)
+        extent = "0 -1 0 -1 0 -1" if bounds is None else \
+            " ".join(f"{a} {b - 1}" for a, b in zip(*bounds))
+        header.update({
+            "Segmentation_MasterRepresentation": "Binary labelmap",
+            "Segmentation_ContainedRepresentationNames": "Binary labelmap|",
+            "Segmentation_ReferenceImageExtentOffset": "0 0 0",
+            "Segment0_ID": segment_name, "Segment0_Name": segment_name,
+            "Segment0_LabelValue": "1", "Segment0_Layer": "0",
+            "Segment0_Color": "0.945 0.839 0.569", "Segment0_ColorAutoGenerated": "1",
+            "Segment0_Extent": extent, "Segment0_NameAutoGenerated": "0",
+            "Segment0_Tags": "|",
+        })
+    custom = {k: "string" for k in header if k.startswith(("Segment", "Segmentation"))}
+    nrrd.write(path, array, header, custom_field_map=custom, compression_level=1)
+
+
+# --- NIfTI ----------------------------------------------------------------------------------
+
+def _read_nifti(path: Path):
+    import nibabel as nib
+    img = nib.load(str(path))
+    data = np.asanyarray(img.dataobj)
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise VoxelRearrangementError(f"{path}: expected a 3D mask, found shape {data.shape}")
+    return data, LPS_TO_RAS @ np.asarray(img.affine, dtype=np.float64)
+
+
+def _write_nifti(path: str, array: np.ndarray, matrix: np.ndarray) -> None:
+    import nibabel as nib
+    affine = LPS_TO_RAS @ matrix
+    img = nib.Nifti1Image(array, affine)
+    img.set_sform(affine, code=1)  # the sform keeps shear exactly; the qform is a rigid fit
+    img.set_qform(affine, code=1)
+    nib.save(img, path)
+
+
+# --- values ---------------------------------------------------------------------------------
+
+def _binarize(data: np.ndarray, label: Optional[int], path: Path) -> np.ndarray:
+    """uint8 0/1 array from a labelmap; ``label`` selects a segment's value when known."""
+    if label is not None:
+        return (data == label).astype(np.uint8)
+    if data.dtype == bool:
+        return data.astype(np.uint8)
+    if not np.issubdtype(data.dtype, np.number):
+        raise VoxelRearrangementError(f"{path}: voxel type {data.dtype} is not numeric")
+    nonzero = data != 0
+    values = data[nonzero]
+    if values.size:
+        first = values.flat[0]
+        if np.any(values != first):
+            other = values[values != first].flat[0]
+            raise VoxelRearrangementError(
+                f"{path}: not a binary mask (it holds {first}, {other} and maybe more values "
+                "besides 0); give a single-label mask or choose a segment")
+    return nonzero.astype(np.uint8)
+
+
+# --- probabilities --------------------------------------------------------------------------
+
+def write_probability(path: PathLike, probability: np.ndarray, ijk_to_lps: np.ndarray) -> Path:
+    """Write a float32 probability map (axes i, j, k) as NRRD with its LPS geometry, atomically."""
+    import nrrd
+
+    path = Path(path)
+    if not path.name.lower().endswith(".nrrd"):
+        raise VoxelRearrangementError(f"{path}: probabilities are written as .nrrd")
+    with atomic_output(path, ".nrrd") as tmp:
+        nrrd.write(tmp, np.ascontiguousarray(probability, dtype=np.float32),
+                   {"space": "left-posterior-superior", "kinds": ["domain"] * 3,
+                    "space directions": ijk_to_lps[:3, :3].T.copy(),
+                    "space origin": ijk_to_lps[:3, 3].copy(), "encoding": "gzip"},
+                   compression_level=1)
+    return path

@@ -1,0 +1,124 @@
+"""The options of the end-to-end pipeline (``run``), defined once.
+
+:class:`PipelineOptions` is used by the command line (:func:`add_arguments`,
+:func:`from_arguments`), by the worker's command line that the Slicer Logic builds
+(:meth:`PipelineOptions.to_argv`), by the Logic and the module panel, and by
+:func:`~.pipeline.run_pipeline`. The input decides the mode: a defective skull at full
+resolution (``complete``: completion, refinement, implant, meshes) or an already coarse
+complete skull (``refine``: refinement and mesh only).
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import Any, Dict, List, Optional, Tuple
+
+from ._shared.errors import VoxelRearrangementError
+from .learned.weights import DEFAULT_DEVICE, DEVICES
+from .printing.implant import DEFAULT_OPENING_MM
+from .printing.meshing import DEFAULT_SMOOTHING
+from .synthesis.refine import METHODS
+
+#: ``complete``: a defective skull at full resolution; ``refine``: a coarse complete skull.
+MODES = ("complete", "refine")
+#: The command-line flag of the input of each mode.
+INPUT_FLAGS = {"complete": "--defective", "refine": "--coarse"}
+
+
+def _option(default: Any, flag: Optional[str], help: str, **argparse_kw) -> Any:
+    """A dataclass field with its command-line flag (None: not on the command line)."""
+    return field(default=default, metadata={"flag": flag, "help": help, "argparse": argparse_kw})
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Everything ``run`` can be asked, with the defaults every entry point shares."""
+
+    mode: str = _option("complete", None, "complete (defective skull) or refine (coarse skull)")
+    method: str = _option("hash", "--method", "refinement method", choices=METHODS)
+    templates: Tuple[str, ...] = _option(
+        (), "--template", "template skull file(s) for hash/kdtree (repeat for several; default: "
+        "the bundled vote tables of SkullFix 000-059)", action="append")
+    device: str = _option(DEFAULT_DEVICE, "--device", "where the networks run", choices=DEVICES)
+    weights: Optional[str] = _option(None, "--weights",
+                                     "completion network weights (default: the bundled ones)")
+    workers: int = _option(1, "--workers", "threads for the refinement", type=int)
+    hamming_radius: int = _option(2, "--hamming-radius", "hash lookup radius", type=int)
+    opening_mm: float = _option(DEFAULT_OPENING_MM, "--opening-mm",
+                                "implant clean-up: radius (mm) of the opening", type=float)
+    smoothing: float = _option(DEFAULT_SMOOTHING, "--smoothing",
+                               "mesh smoothing 0..1 (0: raw marching cubes)", type=float)
+    render: bool = _option(True, "--no-render", "skip render.png", action="store_false")
+    reference_grid: Optional[str] = _option(
+        None, "--reference-grid", "refine mode: image or mask whose grid is the target "
+        "(default: 4x the coarse grid on every axis)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "templates", tuple(str(t) for t in (self.templates or ())))
+        if self.mode not in MODES:
+            raise VoxelRearrangementError(f"unknown mode '{self.mode}' (choose from {', '.join(MODES)})")
+        if self.method not in METHODS:
+            raise VoxelRearrangementError(
+                f"unknown method '{self.method}' (choose from {', '.join(METHODS)})")
+        if self.device not in DEVICES:
+            raise VoxelRearrangementError(
+                f"unknown device '{self.device}' (choose from {', '.join(DEVICES)})")
+        if self.reference_grid is not None and self.mode != "refine":
+            raise VoxelRearrangementError("a reference grid is only used when refining a coarse skull")
+
+    def replace(self, **changes) -> "PipelineOptions":
+        """A copy with ``changes`` (field names as keywords)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def to_argv(self) -> List[str]:
+        """The command-line flags of the options that differ from the defaults (the mode is
+        given by the input flag, see :func:`run_argv`)."""
+        argv: List[str] = []
+        for f in fields(self):
+            flag, value = f.metadata["flag"], getattr(self, f.name)
+            if flag is None or value == _default(f):
+                continue
+            action = f.metadata["argparse"].get("action")
+            if action == "store_false":
+                argv.append(flag)
+            elif action == "append":
+                for item in value:
+                    argv += [flag, str(item)]
+            else:
+                argv += [flag, str(value)]
+        return argv
+
+
+def _default(f) -> Any:
+    return f.default if f.default is not MISSING else f.default_factory()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of :class:`PipelineOptions` as flags of ``parser`` (defaults: None, so
+    that :func:`from_arguments` can tell what was given)."""
+    for f in fields(PipelineOptions):
+        flag = f.metadata["flag"]
+        if flag is None:
+            continue
+        kw = dict(f.metadata["argparse"])
+        default = _default(f)
+        shown = "" if default in ((), None) or kw.get("action") == "store_false" else \
+            f" (default {default})"
+        parser.add_argument(flag, dest=f.name, default=None, help=f.metadata["help"] + shown, **kw)
+
+
+def from_arguments(args: argparse.Namespace, mode: str) -> PipelineOptions:
+    """The options given on the command line (parsed with :func:`add_arguments`), defaults
+    for the rest."""
+    given = {f.name: getattr(args, f.name) for f in fields(PipelineOptions)
+             if f.metadata["flag"] is not None and getattr(args, f.name, None) is not None}
+    return PipelineOptions(mode=mode, **given)
+
+
+def run_argv(input_path: str, output_dir: str, options: PipelineOptions) -> List[str]:
+    """The worker's full command line (after ``-m VoxelRearrangementLib``) for one run."""
+    return ["run", INPUT_FLAGS[options.mode], str(input_path), "--output-dir", str(output_dir),
+            *options.to_argv()]

@@ -1,0 +1,140 @@
+"""One refinement step of the pyramid: from a binary mask on a source grid to a finer grid.
+
+Every target voxel has a *parent*, the source voxel whose centre is nearest to it (found from
+the actual geometry: with zoom-made grids the parent is not ``index // ratio`` and the
+sub-voxel offset drifts across the volume), and a sub-voxel offset in [-0.5, 0.5] per axis,
+quantized into ``offset_bins`` classes per axis. Target voxels whose parent's 3 x 3 x 3
+neighbourhood is mixed form the *band* that a synthesis method updates; every other voxel
+keeps the value of its parent (which is also what trilinear upsampling gives there).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence, Tuple
+
+import numpy as np
+
+from .._shared.errors import VoxelRearrangementError
+from ..grids.geometry import Grid
+from ..grids.resample import AxisMap, axis_maps, linear_at, upsample_nearest
+from .codes import codes_at, mixed_voxels
+
+#: Offset classes per axis at most: 4 ** 3 = 64 classes fit the 64-bit class masks.
+MAX_OFFSET_BINS = 4
+
+
+@dataclass(frozen=True)
+class Section:
+    """Target voxels with first index in [start, stop): a unit of parallel work."""
+
+    start: int
+    stop: int
+
+
+def sections(n: int, count: int) -> Iterator[Section]:
+    """Split ``n`` target slices (axis i) into ``count`` near-equal sections."""
+    edges = np.linspace(0, n, max(1, min(count, n)) + 1).round().astype(int)
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b > a:
+            yield Section(int(a), int(b))
+
+
+class LevelStep:
+    """The geometry of one step: parent, offset class and band of every target voxel."""
+
+    def __init__(self, source: Grid, target: Grid, offset_bins: int) -> None:
+        self.source = source
+        self.target = target
+        if not 1 <= int(offset_bins) <= MAX_OFFSET_BINS:
+            raise VoxelRearrangementError(
+                f"offset bins must be 1 to {MAX_OFFSET_BINS} per axis, not {offset_bins}")
+        self.offset_bins = int(offset_bins)
+        self.maps: Tuple[AxisMap, AxisMap, AxisMap] = axis_maps(source, target)
+        self._axis_bins = [self._bins(m, n) for m, n in zip(self.maps, source.shape)]
+        # per axis and source voxel, a 64-bit mask of the offset classes whose bin along that
+        # axis some child of the voxel has; a parent's classes are the AND of its three masks
+        b = self.offset_bins
+        cls_bins = np.stack(np.unravel_index(np.arange(b ** 3), (b, b, b)), axis=1)
+        self._class_masks = []
+        for axis, (m, bins, n) in enumerate(zip(self.maps, self._axis_bins, source.shape)):
+            has = np.zeros((n, b), dtype=bool)
+            has[m.nearest, bins] = True
+            of_bin = np.array([np.sum(np.uint64(1) << np.flatnonzero(cls_bins[:, axis] == k)
+                                      .astype(np.uint64), dtype=np.uint64) for k in range(b)],
+                              dtype=np.uint64)
+            self._class_masks.append(np.bitwise_or.reduce(np.where(has, of_bin[None, :],
+                                                                   np.uint64(0)), axis=1))
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """Target voxels per source voxel along each axis."""
+        return np.array([1.0 / abs(m.position[1] - m.position[0]) if len(m.position) > 1 else 1.0
+                         for m in self.maps])
+
+    @property
+    def n_offset_classes(self) -> int:
+        return self.offset_bins ** 3
+
+    def _bins(self, m: AxisMap, n_source: int) -> np.ndarray:
+        frac = np.clip(m.position, 0, n_source - 1) - m.nearest
+        return np.clip(np.floor((frac + 0.5) * self.offset_bins), 0, self.offset_bins - 1
+                       ).astype(np.int64)
+
+    def offset_class(self, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Quantized sub-voxel offset of target voxels, in [0, offset_bins ** 3)."""
+        b = self.offset_bins
+        return (self._axis_bins[0][i] * b + self._axis_bins[1][j]) * b + self._axis_bins[2][k]
+
+    def used_classes(self, parents: Tuple[np.ndarray, ...], group: np.ndarray,
+                     n_groups: int) -> np.ndarray:
+        """(n_groups, offset classes) bool: the offset classes that the children of the source
+        voxels ``parents`` have, pooled by ``group`` (e.g. the parent's code)."""
+        per_parent = self._class_masks[0][parents[0]] & self._class_masks[1][parents[1]] \
+            & self._class_masks[2][parents[2]]
+        pooled = np.zeros(n_groups, dtype=np.uint64)
+        np.bitwise_or.at(pooled, group, per_parent)
+        bits = np.arange(self.n_offset_classes, dtype=np.uint64)
+        return ((pooled[:, None] >> bits[None, :]) & np.uint64(1)).astype(bool)
+
+    def parents(self, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """Source index (nearest voxel centre) of target voxels ``(i, j, k)``."""
+        return self.maps[0].nearest[i], self.maps[1].nearest[j], self.maps[2].nearest[k]
+
+    def section_maps(self, section: Section) -> Sequence[AxisMap]:
+        m0 = self.maps[0]
+        s = slice(section.start, section.stop)
+        return (AxisMap(m0.position[s], m0.nearest[s], m0.lower[s], m0.weight[s]),
+                self.maps[1], self.maps[2])
+
+    def band(self, source_mixed: np.ndarray, section: Section) -> Tuple[np.ndarray, ...]:
+        """Target voxels ``(i, j, k)`` of ``section`` whose parent is mixed (i is global)."""
+        flags = upsample_nearest(source_mixed, self.section_maps(section))
+        i, j, k = np.nonzero(flags)
+        return i + section.start, j, k
+
+    def nearest(self, source_binary: np.ndarray, section: Section) -> np.ndarray:
+        """The section of the nearest-parent upsampling of ``source_binary`` (uint8)."""
+        return upsample_nearest(source_binary, self.section_maps(section))
+
+    def trilinear(self, source_binary: np.ndarray, i: np.ndarray, j: np.ndarray,
+                  k: np.ndarray) -> np.ndarray:
+        """Trilinear upsampled value (float32, 0..1) at target voxels ``(i, j, k)``."""
+        return linear_at(source_binary, self.maps, i, j, k)
+
+
+@dataclass
+class SourceLevel:
+    """A source mask prepared for a step: the binary array, its mixed voxels and their codes."""
+
+    binary: np.ndarray
+    mixed: np.ndarray
+    code_volume: np.ndarray  # int32; the 27-bit code at mixed voxels, 0 elsewhere
+
+    @classmethod
+    def prepare(cls, binary: np.ndarray) -> "SourceLevel":
+        binary = np.ascontiguousarray(binary, dtype=np.uint8)
+        mixed = mixed_voxels(binary)
+        codes = np.zeros(binary.shape, dtype=np.int32)
+        idx = np.nonzero(mixed)
+        codes[idx] = codes_at(binary, *idx).astype(np.int32)
+        return cls(binary, mixed, codes)

@@ -1,0 +1,148 @@
+"""Vote tables learned from template skulls, one per pyramid step, with an on-disk cache.
+
+Building the tables of a template costs a few seconds (two zooms of the full-resolution
+template and the band votes), so they are cached under ``cache_dir`` (default
+``$VOXELREARRANGEMENT_CACHE`` or ``~/.cache/VoxelRearrangement``), keyed by a hash of the
+template's voxels, geometry and the table settings. Several templates' tables are pooled into
+one :class:`StepTables`, which can also be saved and shipped (a table built from many
+training skulls).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from .._shared.atomic import atomic_output
+from .._shared.errors import VoxelRearrangementError
+from ..grids.geometry import CHALLENGE_COARSE_SHAPE, Mask
+from ..grids.pyramid import degrade_template
+from ..io.masks import read_mask
+from .level_step import LevelStep, SourceLevel
+from .votes import CodeVotes
+
+TABLE_FORMAT_VERSION = 3
+
+
+@dataclass
+class StepTables:
+    """Vote tables of the two pyramid steps, L0 -> L1 and L1 -> L2."""
+
+    steps: Sequence[CodeVotes]
+    n_templates: int
+
+    @property
+    def offset_bins(self) -> int:
+        return self.steps[0].offset_bins
+
+    def save(self, path: os.PathLike) -> None:
+        arrays = {"version": TABLE_FORMAT_VERSION, "n_templates": self.n_templates,
+                  "offset_bins": self.offset_bins}
+        for s, votes in enumerate(self.steps):  # sorted keys stored as gaps: they compress 4x better
+            arrays.update({f"key_gaps{s}": np.diff(votes.keys, prepend=0).astype(np.uint64),
+                           f"ones{s}": votes.ones, f"total{s}": votes.total})
+        with atomic_output(path, ".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+
+    @classmethod
+    def load(cls, path: os.PathLike) -> "StepTables":
+        try:
+            with np.load(path) as z:
+                if int(z["version"]) != TABLE_FORMAT_VERSION:
+                    raise VoxelRearrangementError(
+                        f"{path}: table format {int(z['version'])}, expected {TABLE_FORMAT_VERSION}")
+                bins = int(z["offset_bins"])
+                steps = [CodeVotes(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64), z[f"ones{s}"],
+                                   z[f"total{s}"], bins)
+                         for s in (0, 1)]
+                return cls(steps, int(z["n_templates"]))
+        except VoxelRearrangementError:
+            raise
+        except Exception as exc:
+            raise VoxelRearrangementError(f"{path}: not a readable vote table ({exc})") from exc
+
+    @classmethod
+    def merge(cls, tables: Sequence["StepTables"]) -> "StepTables":
+        return cls([CodeVotes.merge(t.steps[s] for t in tables) for s in (0, 1)],
+                   sum(t.n_templates for t in tables))
+
+
+def default_tables() -> "StepTables":
+    """The bundled vote tables of the SkullFix training skulls 000-059."""
+    from .._shared.resources import DEFAULT_TABLES, resource_path
+    return StepTables.load(resource_path(*DEFAULT_TABLES))
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("VOXELREARRANGEMENT_CACHE",
+                               Path.home() / ".cache" / "VoxelRearrangement"))
+
+
+def _template_key(template: Union[Mask, os.PathLike, str], offset_bins: int,
+                  coarse_shape: Sequence[int]) -> str:
+    """Cache key: a hash of the template file's bytes, or of a mask's voxels and geometry."""
+    h = hashlib.sha256()
+    if isinstance(template, Mask):
+        h.update(np.packbits(template.array.astype(bool)).tobytes())
+        h.update(np.asarray(template.array.shape, dtype=np.int64).tobytes())
+        h.update(np.round(template.ijk_to_lps, 6).tobytes())
+    else:
+        h.update(Path(template).read_bytes())
+    h.update(f"bins={offset_bins};coarse={tuple(coarse_shape)};v={TABLE_FORMAT_VERSION}".encode())
+    return h.hexdigest()[:32]
+
+
+def learn_template(template: Mask, offset_bins: int,
+                   coarse_shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> StepTables:
+    """Degrade one template as a query is degraded (to ``coarse_shape``) and learn the votes
+    of both steps."""
+    if not template.array.any():
+        raise VoxelRearrangementError("a template skull is empty (no voxel set)")
+    if any(n <= c for n, c in zip(template.array.shape, coarse_shape)):
+        raise VoxelRearrangementError(
+            f"a template skull of {template.array.shape} voxels is not finer than the coarse "
+            f"grid {tuple(coarse_shape)}: templates must be high-resolution skulls")
+    levels = degrade_template(template, coarse_shape)
+    steps = []
+    for s in (0, 1):
+        source = SourceLevel.prepare(levels[s].array)
+        if not source.mixed.any():
+            raise VoxelRearrangementError("a template skull has no surface at the coarse level")
+        step = LevelStep(levels[s].grid, levels[s + 1].grid, offset_bins)
+        steps.append(CodeVotes.learn(source, step, levels[s + 1].array))
+    return StepTables(steps, 1)
+
+
+def template_tables(templates: Sequence[Union[Mask, os.PathLike, str]], offset_bins: int,
+                    cache_dir: Optional[os.PathLike] = None, use_cache: bool = True,
+                    progress=None, coarse_shape: Sequence[int] = CHALLENGE_COARSE_SHAPE
+                    ) -> StepTables:
+    """Pooled vote tables of ``templates`` (masks, or mask files read only when their tables
+    are not cached yet), each read from or written to the cache."""
+    if not templates:
+        raise VoxelRearrangementError("template synthesis needs at least one template skull")
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    tables = []
+    for n, template in enumerate(templates):
+        if progress is not None:
+            progress(n / len(templates), f"template {n + 1} of {len(templates)}")
+        if not isinstance(template, Mask) and not Path(template).is_file():
+            raise VoxelRearrangementError(f"{template}: no such template file")
+        path = folder / f"votes-{_template_key(template, offset_bins, coarse_shape)}.npz"
+        if use_cache and path.is_file():
+            tables.append(StepTables.load(path))
+            continue
+        mask = template if isinstance(template, Mask) else read_mask(template)
+        table = learn_template(mask, offset_bins, coarse_shape)
+        if use_cache:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                table.save(path)
+            except OSError:
+                pass  # an unwritable cache only costs time
+        tables.append(table)
+    return StepTables.merge(tables) if len(tables) > 1 else tables[0]
