@@ -13,7 +13,7 @@ from VoxelRearrangementLib import Mask, write_mask
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "VoxelRearrangement"
 #: Configurations of untrained tiny networks (fast to build and run).
-TINY_COMPLETION = {"half": 4, "base": 8}
+TINY_COMPLETION = {"half": 4, "base": 8, "inputs": 2}
 TINY_REARRANGEMENT = {"fold": 4, "channels": 8, "depth": 2}
 
 

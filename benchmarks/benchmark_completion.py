@@ -159,7 +159,7 @@ def main() -> int:
         print(f"| {k} | {v['mean']:.4f} | {v['std']:.4f} | {v['min']:.4f} |")
     if "skullbreak" in result:
         cov = result["skullbreak"]["defect_coverage"]
-        print(f"\nSkullBreak: implant covers {100 * cov['covered_fraction']:.1f}% of the "
+        print(f"\nSkullBreak: implant covers {100 * cov['closed_fraction']:.1f}% of the "
               f"{cov['defect_rays']} upper-vault rays leaving through the defect; "
               f"{result['skullbreak']['volumes_ml']['implant']:.1f} mL")
     print(f"\nJSON: {args.out}")

@@ -70,13 +70,13 @@ def test_run_writes_every_file_of_the_complete_mode(tmp_path, oracle_completion,
     report = json.loads((out / protocol.REPORT).read_text())
     assert report["mode"] == "complete" and report["files"] == names
     assert report["implant"]["watertight"] and report["skull"]["watertight"]
-    assert report["defect_coverage"]["covered_fraction"] > 0.9
+    assert report["defect_coverage"]["closed_fraction"] > 0.9
     got = read_mask(out / protocol.IMPLANT)
     assert np.allclose(got.ijk_to_lps, defective.ijk_to_lps)
     assert dice(got.array, implant.array) > 0.6
     # no implant, no coverage
     none = defect_coverage(defective, Mask(np.zeros_like(defective.array), defective.ijk_to_lps))
-    assert none["defect_rays"] > 0 and none["covered_fraction"] == 0.0
+    assert none["defect_rays"] > 0 and none["closed_fraction"] == 0.0
 
 
 def test_run_refines_a_coarse_skull_in_one_process(tmp_path):

@@ -5,12 +5,23 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from helpers import TINY_COMPLETION, defective_of, fake_skullfix, sheared_matrix, skull_like  # noqa: E402
-from VoxelRearrangementLib import VoxelRearrangementError, downsample, read_mask  # noqa: E402
+from VoxelRearrangementLib import Mask, VoxelRearrangementError, downsample, read_mask, write_mask  # noqa: E402
 from VoxelRearrangementLib._shared.resources import COMPLETION_WEIGHTS  # noqa: E402
+from VoxelRearrangementLib.evaluation.closure import skull_centre  # noqa: E402
 from VoxelRearrangementLib.evaluation.metrics import dice  # noqa: E402
-from VoxelRearrangementLib.learned.completion.data import augment_pair, synthetic_defect, vault_points  # noqa: E402
+from VoxelRearrangementLib.grids.resample import downsample_values  # noqa: E402
+from VoxelRearrangementLib.learned.completion.data import (  # noqa: E402
+    CoarseCase,
+    augment_pair,
+    cut_defect,
+    ignored_region,
+    mirrored,
+    network_input,
+    quantized,
+)
+from VoxelRearrangementLib.learned.completion.defects import KINDS, SURFACE_RADIUS_MM, cut, random_defect  # noqa: E402
 from VoxelRearrangementLib.learned.completion.inference import complete_skull, load_completion_model  # noqa: E402
-from VoxelRearrangementLib.learned.completion.model import new_model  # noqa: E402
+from VoxelRearrangementLib.learned.completion.model import new_model, widen_inputs  # noqa: E402
 from VoxelRearrangementLib.learned.completion.train import _loss, train_completion  # noqa: E402
 from VoxelRearrangementLib.learned.layers import depth_to_space, space_to_depth  # noqa: E402
 from VoxelRearrangementLib.learned.weights import resolve_device  # noqa: E402
@@ -26,7 +37,7 @@ def test_fold_roundtrip_and_model_shapes():
     x = (torch.rand(2, 1, 32, 32, 16) > 0.7).float()
     assert torch.equal(depth_to_space(space_to_depth(x)), x)
     assert torch.equal(depth_to_space(space_to_depth(x, 4), 4), x)
-    assert new_model(TINY_COMPLETION)(x).shape == x.shape
+    assert new_model(TINY_COMPLETION)(torch.cat([x, x], 1)).shape == x.shape
 
 
 def test_shape_contract_and_geometry_on_a_sheared_grid(tiny_completion_weights):
@@ -87,20 +98,98 @@ def test_cpu_path_without_cuda(monkeypatch, tiny_completion_weights):
     assert next(model.parameters()).device.type == "cpu"
 
 
-def test_synthetic_defects_lie_on_the_vault_and_augment_keeps_subset():
-    skull, _ = skull_like()
-    coarse = downsample(skull)
-    pts = vault_points(coarse.array, coarse.ijk_to_lps)
-    assert len(pts) > 100
+@pytest.fixture(scope="module")
+def coarse_case():
+    """A labelled coarse case made from the synthetic skull (as the cache would hold it)."""
+    skull, implant = skull_like()
+    value = downsample_values(skull)
+    target = (value > 0.5).astype(np.uint8)
+    return CoarseCase("000", target, downsample(defective_of(skull, implant)).array & target,
+                      quantized(value), np.zeros_like(target),
+                      downsample(skull).ijk_to_lps)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_synthetic_defects_of_every_kind_cut_through_the_bone_where_they_say(coarse_case, kind):
     rng = np.random.default_rng(1)
-    sizes = []
-    for _ in range(6):
-        region = synthetic_defect(coarse.array, coarse.ijk_to_lps, rng, pts)
-        assert not np.any(region & (coarse.array == 0))
-        sizes.append(int(region.sum()))
-    assert min(sizes) > 0 and len(set(sizes)) > 3  # varied, never empty
-    comp, dfct = augment_pair(coarse.array, (coarse.array & ~region).astype(np.uint8), rng)
-    assert comp.shape == coarse.array.shape and np.all(dfct <= comp)
+    defect = random_defect(rng, kind)
+    defective, removed = cut_defect(coarse_case, defect)
+    assert removed.sum() > 0 and not np.any(defective & ~coarse_case.target.astype(bool))
+    # the removed bone lies in the directions of the defect's patches
+    centre = skull_centre(Mask(coarse_case.target, coarse_case.ijk_to_lps))
+    m = coarse_case.ijk_to_lps
+    v = np.argwhere(removed) @ m[:3, :3].T + m[:3, 3] - centre
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    nearest = np.max([v @ p.direction for p in defect.patches], axis=0)
+    widest = max(max(p.half_widths) for p in defect.patches) / SURFACE_RADIUS_MM
+    assert np.all(np.arccos(np.clip(nearest, -1, 1)) < 1.5 * widest + 0.15)
+    if kind == "bilateral":
+        assert len(defect.patches) == 2
+
+
+def test_partial_volume_cut_follows_the_fraction():
+    value = np.full((4, 4, 4), 0.9, np.float32)
+    fraction = np.zeros_like(value)
+    fraction[0] = 0.5  # half of the voxel cut: 0.45 of bone left
+    fraction[1] = 0.25  # 0.675 left
+    out = cut(value, fraction)
+    assert not out[0].any() and out[1].all() and out[2:].all()
+
+
+def test_augmentation_keeps_the_defective_skull_inside_the_target(coarse_case):
+    rng = np.random.default_rng(2)
+    ignore = np.zeros_like(coarse_case.target)
+    ignore[:10] = 1
+    for _ in range(5):
+        t, d, i = augment_pair(coarse_case.target, coarse_case.defective, ignore, rng)
+        assert t.shape == coarse_case.target.shape and np.all(d <= t)
+        assert i.dtype == np.uint8 and 0 < i.sum() < i.size
+
+
+def test_mirror_image_is_about_the_skulls_own_midplane():
+    a = np.zeros((20, 4, 4), np.uint8)
+    a[5:12] = 1  # extent 5..11 along i: the midplane is i = 8
+    a[5, 0, 0] = 0
+    m = mirrored(a)
+    assert m[11, 0, 0] == 0 and m[5:12].sum() == a.sum()
+    assert np.array_equal(mirrored(m), a)
+    x = network_input(a)
+    assert x.shape == (2, 20, 4, 4) and x.dtype == np.float32
+
+
+def test_unlabelled_skull_ignores_the_directions_of_its_own_defect():
+    skull, implant = skull_like()
+    coarse = downsample(defective_of(skull, implant))
+    ignore = ignored_region(coarse)
+    hole = downsample(implant).array.astype(bool)
+    assert ignore[hole].mean() > 0.95  # the unknown defect is left out of the loss
+    assert ignore.mean() < 0.25  # and not much else
+
+
+def test_widened_network_computes_what_the_old_one_did(coarse_case):
+    old = new_model({"half": 4, "base": 8, "inputs": 1})
+    new = new_model(TINY_COMPLETION)
+    new.load_state_dict(widen_inputs(old.state_dict(), new))
+    old.eval()
+    new.eval()
+    d = coarse_case.defective
+    with torch.no_grad():
+        a = old(torch.from_numpy(d[None, None].astype(np.float32)))
+        b = new(torch.from_numpy(network_input(d)[None]))
+    assert torch.equal(a, b)
+
+
+def test_a_volume_stored_in_another_orientation_is_completed_the_same(tiny_completion_weights):
+    skull, implant = skull_like((48, 44, 32))
+    defective = defective_of(skull, implant)
+    res = complete_skull(defective, tiny_completion_weights, "cpu")
+    m = defective.ijk_to_lps.copy()  # the same voxels, stored with j reversed (as SkullBreak)
+    m[:3, 3] += m[:3, 1] * (defective.array.shape[1] - 1)
+    m[:3, 1] = -m[:3, 1]
+    flipped = Mask(np.ascontiguousarray(defective.array[:, ::-1]), m)
+    other = complete_skull(flipped, tiny_completion_weights, "cpu")
+    assert np.allclose(other.probability[:, ::-1], res.probability, atol=1e-5)
+    assert np.allclose(other.mask.ijk_to_lps, downsample(flipped).ijk_to_lps)
 
 
 def test_a_few_steps_lower_the_loss():
@@ -109,13 +198,13 @@ def test_a_few_steps_lower_the_loss():
     small = (64, 64, 32)  # any multiple of 16 works; small keeps the test fast
     target = downsample(skull, small).array
     inp = downsample(defective_of(skull, implant), small).array & target
-    x = torch.from_numpy(inp.astype(np.float32))[None, None]
-    y = torch.from_numpy(target.astype(np.float32))[None, None]
+    x = torch.from_numpy(network_input(inp))[None]
+    y = torch.from_numpy(np.stack([target, np.ones_like(target), inp]).astype(np.float32))[None]
     model = new_model(TINY_COMPLETION)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(6):
-        loss = _loss(model(x), y, x)
+        loss = _loss(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -125,11 +214,17 @@ def test_a_few_steps_lower_the_loss():
 
 def test_train_command_checkpoints_logs_and_resumes(tmp_path):
     data = fake_skullfix(tmp_path / "data", [skull_like((40, 40, 32 + 2 * k)) for k in range(3)])
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    write_mask(unlabelled / "000.nrrd", defective_of(*skull_like((40, 40, 36))))
     out = tmp_path / "w.pt"
     kw = dict(train_cases=["000", "001"], holdout_cases=["002"], config=TINY_COMPLETION,
-              cache_dir=tmp_path / "cache")
+              cache_dir=tmp_path / "cache", unlabelled_dir=unlabelled, unlabelled=["000"])
     h1 = train_completion(data, out, 2, max_minutes=0.0, **kw)  # stops after epoch 1
-    assert len(h1) == 1 and out.is_file() and (tmp_path / "cache" / "000.npz").is_file()
+    assert len(h1) == 1 and out.is_file()
+    assert (tmp_path / "cache" / "labelled-000-v2.npz").is_file()
+    assert (tmp_path / "cache" / "unlabelled-000-v2.npz").is_file()
+    assert {"dice_restored_challenge", "dice_restored_large"} <= set(h1[0])
     ck = tmp_path / "w_checkpoints" / "last.pt"
     h2 = train_completion(data, out, 2, resume=ck, **kw)
     assert [h["epoch"] for h in h2] == [1, 2]

@@ -32,8 +32,8 @@ def _run(args: argparse.Namespace) -> int:
     report = run_pipeline(source, args.output_dir, options, progress=print_progress)
     if mode == "complete":
         cov = report["defect_coverage"]
-        print(f"implant {report['volumes_ml']['implant']:.1f} mL, covers "
-              f"{100 * cov['covered_fraction']:.0f}% of the defect; files in {args.output_dir}")
+        print(f"implant {report['volumes_ml']['implant']:.1f} mL, closes "
+              f"{100 * cov['closed_fraction']:.0f}% of the defect; files in {args.output_dir}")
     else:
         print(f"refined skull {report['volumes_ml']['skull']:.0f} mL on a "
               f"{' x '.join(map(str, report['target_shape']))} grid; files in {args.output_dir}")

@@ -39,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-completion", help="train the coarse completion network (SkullFix)")
     add_training_arguments(p, completion_train.DEFAULT_TRAIN, completion_train.DEFAULT_HOLDOUT,
                            "one pass over the training cases")
-    p.add_argument("--p-synthetic", type=float, default=0.5, help="share of synthetic defects")
+    p.add_argument("--unlabelled", type=Path,
+                   help="folder of defective skulls without ground truth (NNN.nrrd, e.g. "
+                        "skullfix-test/defective) to train on with second, synthetic defects")
+    p.add_argument("--unlabelled-cases", help="ids of --unlabelled to use (default: all)")
+    p.add_argument("--init", type=Path,
+                   help="start from these completion weights (widened to the new inputs)")
     p.set_defaults(func=_train_completion)
 
     p = sub.add_parser("train-rearrangement",
@@ -72,8 +77,15 @@ def _common(args: argparse.Namespace) -> dict:
 
 
 def _train_completion(args: argparse.Namespace) -> int:
-    history = completion_train.train_completion(args.data, args.out, args.epochs,
-                                                p_synthetic=args.p_synthetic, **_common(args))
+    unlabelled: list = []
+    if args.unlabelled is not None:
+        if not args.unlabelled.is_dir():
+            raise VoxelRearrangementError(f"{args.unlabelled}: no such folder")
+        unlabelled = (parse_cases(args.unlabelled_cases) if args.unlabelled_cases
+                      else sorted(p.name[:-5] for p in args.unlabelled.glob("*.nrrd")))
+    history = completion_train.train_completion(
+        args.data, args.out, args.epochs, unlabelled_dir=args.unlabelled, unlabelled=unlabelled,
+        init=args.init, **_common(args))
     if history:
         best = max(history, key=lambda h: h["dice_restored"])
         print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "

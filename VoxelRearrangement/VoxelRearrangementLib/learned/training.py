@@ -63,6 +63,8 @@ class TrainingTask:
     evaluate: Callable[[object], Dict[str, float]]
     score_key: str
     meta: Dict = field(default_factory=dict)
+    #: Called with a fresh model (not when resuming), e.g. to start from earlier weights.
+    initialize: Optional[Callable[[object], None]] = None
 
 
 def run_training(task: TrainingTask, out: Path, checkpoint_dir: Path, epochs: int,
@@ -80,6 +82,8 @@ def run_training(task: TrainingTask, out: Path, checkpoint_dir: Path, epochs: in
     ckdir = Path(checkpoint_dir)
     torch.manual_seed(seed)
     model = task.new_model(config).to(device)
+    if task.initialize is not None and resume is None:
+        task.initialize(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history: List[Dict] = []
     start_epoch, best = 0, -np.inf

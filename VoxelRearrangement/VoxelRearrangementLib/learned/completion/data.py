@@ -1,172 +1,229 @@
-"""Training data of the coarse completion network: cached coarse pairs and defects.
+"""Training data of the coarse completion network: cached coarse cases, defects, augmentation,
+the network's input channels. No torch here.
 
-Every SkullFix case is read once at full resolution, its challenge defect is cut there
-(defective = complete & ~implant) and both skulls are brought to the challenge coarse format
-with :func:`~VoxelRearrangementLib.grids.resample.downsample` (exactly the inference path); the
-coarse pairs are cached as ``.npz`` (about 60 KB each) so training never touches the 512^2
-files again. Synthetic defects (spheres, ellipsoids, cuboids around random points of the
-upper vault and sides, in millimetres) are cut on the fly at coarse resolution, see
-:func:`synthetic_defect`. No torch here.
+Two sources, each case read once at full resolution and cached as ``.npz`` (~0.2 MB):
+
+* labelled SkullFix cases (``complete/`` + ``implant/``): the coarse complete skull (the
+  target), its challenge defect cut at full resolution and downsampled, and the
+  downsampling's values of the complete skull (for cutting synthetic defects with partial
+  volume, :mod:`.defects`);
+* unlabelled defective skulls (``skullfix-test/defective``: other patients, each with an
+  unknown challenge defect): the coarse defective skull is the target around a *second*,
+  synthetic defect cut into its intact bone; the region of the original defect (the
+  directions from the skull's centre that leave the vault without crossing bone, widened by
+  :data:`IGNORE_MARGIN_DEG`) is left out of the loss (``ignore``).
+
+A sample (:func:`training_sample`) is a defect (the challenge's or a synthetic one of any kind),
+then the same random left-right flip, rotation (tilted heads: up to 25 degrees about the
+left-right axis), per-axis scale and shift (sometimes to the volume's border) of the input,
+the target and the ignored region. The network sees the defective skull and its mirror image
+about the skull's mid-sagittal plane (:func:`network_input`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
-from ...grids.resample import downsample
+from ..._shared.arrays import foreground_bounds
+from ...evaluation.closure import open_directions, skull_centre, sphere_directions
+from ...grids.geometry import Mask, challenge_coarse_grid
+from ...grids.resample import downsample, downsample_values
+from ...io.masks import read_mask
 from ...io.skullfix import read_case
 from ..case_cache import cached_cases
+from .defects import Defect, cut, defect_fraction, random_defect
 
-
-@dataclass
-class CoarsePair:
-    """One case at 128 x 128 x 64: complete and defective skull (uint8 0/1) and the grid."""
-
-    case: str
-    complete: np.ndarray
-    defective: np.ndarray
-    ijk_to_lps: np.ndarray
-
-
-def make_pair(data_dir: Path, case: str) -> CoarsePair:
-    """Read one case, cut its challenge defect at full resolution, downsample both skulls."""
-    complete, _, defective = read_case(data_dir, case)
-    c = downsample(complete)
-    d = downsample(defective)
-    return CoarsePair(case, c.array, d.array & c.array, c.ijk_to_lps)
-
-
-def load_pairs(data_dir: Path, cases: Sequence[str], cache_dir: Path,
-               progress: Optional[Callable[[float, str], None]] = None) -> List[CoarsePair]:
-    """The coarse pairs of ``cases``, computed once and cached in ``cache_dir`` as npz."""
-    return cached_cases(CoarsePair, cases, cache_dir, lambda case: f"{case}.npz",
-                        lambda case: make_pair(data_dir, case), progress, "coarse pairs")
-
-
-def _world_offsets(shape: Tuple[int, int, int], matrix: np.ndarray, centre: np.ndarray,
-                   reach_mm: float) -> Tuple[Tuple[slice, ...], np.ndarray]:
-    """The index box around ``centre`` (voxel index) that holds every voxel within
-    ``reach_mm`` of it, and the LPS offsets in mm (3, box) of its voxels from the centre."""
-    inv = np.linalg.inv(matrix[:3, :3])
-    half = reach_mm * np.linalg.norm(inv, axis=1)  # index extent of a ball of that radius
-    lo = np.maximum(np.floor(centre - half), 0).astype(int)
-    hi = np.minimum(np.ceil(centre + half) + 1, shape).astype(int)
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    idx = np.indices(hi - lo, dtype=np.float32).reshape(3, -1)
-    idx += (lo - centre).reshape(3, 1).astype(np.float32)
-    return box, (matrix[:3, :3].astype(np.float32) @ idx).reshape((3,) + tuple(hi - lo))
-
-
-def _random_rotation(rng: np.random.Generator) -> np.ndarray:
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    return (q * np.sign(np.diag(r))).astype(np.float32)
-
-
-def vault_points(complete: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Indices (n, 3) of the outer-surface skull voxels of the vault: above the level of the
-    skull's centroid minus 10 % of its height (LPS superior), i.e. the top and the sides."""
-    filled = ndimage.binary_fill_holes(complete)  # not closed at the base: outer shell kept
-    surface = complete.astype(bool) & ~ndimage.binary_erosion(filled)
-    pts = np.argwhere(surface)
-    if len(pts) == 0:
-        return pts
-    s = pts @ matrix[2, :3] + matrix[2, 3]
-    lo, hi = np.percentile(s, [1, 99])
-    centre = 0.5 * (lo + hi)
-    return pts[s > centre - 0.1 * (hi - lo)]
-
-
-def synthetic_defect(complete: np.ndarray, matrix: np.ndarray, rng: np.random.Generator,
-                     points: Optional[np.ndarray] = None) -> np.ndarray:
-    """A random defect region (bool, same shape) to remove from ``complete``.
-
-    Shape: sphere, ellipsoid or (rotated) cuboid; size 15-45 mm half-extent along the surface,
-    centred on a random outer-surface point of the vault (top, sides, front or back), so the
-    cut goes through the whole bone thickness. Cut at coarse resolution (documented choice: a
-    full-resolution cut changes only the partial-volume voxels at the defect rim).
-    """
-    pts = vault_points(complete, matrix) if points is None else points
-    if len(pts) == 0:
-        return np.zeros(complete.shape, dtype=bool)
-    centre = pts[rng.integers(len(pts))].astype(np.float64)
-    kind = rng.choice(["sphere", "ellipsoid", "cuboid"], p=[0.25, 0.4, 0.35])
-    if kind == "sphere":
-        radii = np.full(3, rng.uniform(15, 40), dtype=np.float32)
-    else:
-        radii = rng.uniform(15, 45, size=3).astype(np.float32)
-    rot = _random_rotation(rng)
-    box, offsets = _world_offsets(complete.shape, matrix, centre, float(np.linalg.norm(radii)))
-    local = np.tensordot(rot, offsets, axes=1)
-    if kind == "cuboid":
-        inside = np.all(np.abs(local) <= radii.reshape(3, 1, 1, 1), axis=0)
-    else:
-        inside = np.sum((local / radii.reshape(3, 1, 1, 1)) ** 2, axis=0) <= 1.0
-    region = np.zeros(complete.shape, dtype=bool)
-    region[box] = inside & complete[box].astype(bool)
-    return region
-
-
+#: Share of labelled samples that use the case's own challenge defect.
+P_CHALLENGE = 0.3
+#: Angle (degrees) by which the unlabelled skulls' open directions are widened for the loss mask.
+IGNORE_MARGIN_DEG = 6.0
+#: A synthetic defect must remove at least this many coarse voxels of bone.
+MIN_DEFECT_VOXELS = 150
 #: Range of the random scale along (i, j) and along k: the same head framed differently. The
 #: SkullBreak volumes (512^3 at 0.4 mm) show a head 1.15-1.2x larger in-plane and 0.75x in k
 #: at 128 x 128 x 64 than SkullFix does, with empty space above the vertex.
 SCALE_RANGE_IJ = (0.85, 1.25)
 SCALE_RANGE_K = (0.7, 1.1)
+#: Largest random rotation (degrees) about the left-right (i), anterior-posterior (j) and
+#: superior (k) index axes: heads are scanned tilted forwards or backwards by up to 20-30.
+MAX_ANGLES_DEG = (25.0, 10.0, 10.0)
 
 
-def augment_pair(complete: np.ndarray, defective: np.ndarray, rng: np.random.Generator,
-            max_angle_deg: float = 8.0, max_shift: float = 4.0, flip_axis: int = 0
-            ) -> Tuple[np.ndarray, np.ndarray]:
-    """Same random flip (along ``flip_axis``, left-right in SkullFix), small rotation, per-axis
-    scale (:data:`SCALE_RANGE_IJ`, :data:`SCALE_RANGE_K`) and shift (up to ``max_shift``
-    voxels, plus the room a shrunk skull leaves) of both masks; linear interpolation then
-    threshold 0.5; defective kept inside complete."""
-    if rng.random() < 0.5:
-        complete, defective = np.flip(complete, flip_axis), np.flip(defective, flip_axis)
-    angles = np.deg2rad(rng.uniform(-max_angle_deg, max_angle_deg, size=3))
+@dataclass
+class CoarseCase:
+    """One case at 128 x 128 x 64 (uint8 arrays, axes i, j, k, LPS-aligned as SkullFix):
+    ``target`` (the skull to restore), ``defective`` (its challenge defect; for an unlabelled
+    case the skull itself), ``value`` (the downsampling's value of ``target`` at full
+    resolution, 0..255), ``ignore`` (voxels left out of the loss) and the grid."""
+
+    case: str
+    target: np.ndarray
+    defective: np.ndarray
+    value: np.ndarray
+    ignore: np.ndarray
+    ijk_to_lps: np.ndarray
+
+    @property
+    def labelled(self) -> bool:
+        return not self.ignore.any()
+
+
+def quantized(value: np.ndarray) -> np.ndarray:
+    """Downsampling values (about 0..1, a spline may overshoot) as uint8 0..255."""
+    return np.clip(np.rint(value * 255.0), 0, 255).astype(np.uint8)
+
+
+def make_labelled(data_dir: Path, case: str) -> CoarseCase:
+    """A SkullFix case: challenge defect cut at full resolution, both skulls downsampled."""
+    complete, _, defective = read_case(data_dir, case)
+    value = downsample_values(complete)
+    target = (value > 0.5).astype(np.uint8)
+    coarse_defective = downsample(defective).array & target
+    return CoarseCase(case, target, coarse_defective, quantized(value), np.zeros_like(target),
+                      challenge_coarse_grid(complete.grid).ijk_to_lps)
+
+
+def ignored_region(skull: Mask, margin_deg: float = IGNORE_MARGIN_DEG) -> np.ndarray:
+    """Bool volume: voxels whose direction from the skull's centre lies within ``margin_deg``
+    of a vault direction that leaves without crossing bone (where a defect must be)."""
+    directions = sphere_directions()
+    centre = skull_centre(skull)
+    holes = directions[open_directions(skull, directions, centre)]
+    out = np.zeros(skull.array.shape, dtype=bool)
+    if not len(holes):
+        return out
+    idx = np.indices(skull.array.shape, dtype=np.float32).reshape(3, -1).T
+    v = idx @ skull.ijk_to_lps[:3, :3].T.astype(np.float32) + (skull.ijk_to_lps[:3, 3] - centre)
+    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+    spacing = np.sqrt(4 * np.pi / len(directions))  # radians between neighbouring rays
+    chord = 2 * np.sin((np.deg2rad(margin_deg) + spacing) / 2)
+    distance, _ = cKDTree(holes).query(v, distance_upper_bound=chord)
+    out.reshape(-1)[:] = np.isfinite(distance)
+    return out
+
+
+def make_unlabelled(folder: Path, case: str) -> CoarseCase:
+    """An unlabelled defective skull ``<folder>/<case>.nrrd``: target = itself; the region of
+    its unknown defect ignored."""
+    skull = read_mask(Path(folder) / f"{case}.nrrd")
+    value = downsample_values(skull)
+    target = (value > 0.5).astype(np.uint8)
+    coarse = Mask(target, challenge_coarse_grid(skull.grid).ijk_to_lps)
+    return CoarseCase(case, target, target, quantized(value),
+                      ignored_region(coarse).astype(np.uint8), coarse.ijk_to_lps)
+
+
+def load_cases(data_dir: Optional[Path], cases: Sequence[str], cache_dir: Path,
+               unlabelled_dir: Optional[Path] = None, unlabelled: Sequence[str] = (),
+               progress: Optional[Callable[[float, str], None]] = None) -> List[CoarseCase]:
+    """The labelled ``cases`` of the SkullFix folder ``data_dir`` and the ``unlabelled`` ones
+    of ``unlabelled_dir``, computed once and cached in ``cache_dir``."""
+    out = cached_cases(CoarseCase, cases, cache_dir, lambda case: f"labelled-{case}-v2.npz",
+                       lambda case: make_labelled(data_dir, case), progress, "labelled cases")
+    if unlabelled:
+        out += cached_cases(CoarseCase, list(unlabelled), cache_dir,
+                            lambda case: f"unlabelled-{case}-v2.npz",
+                            lambda case: make_unlabelled(unlabelled_dir, case), progress,
+                            "unlabelled cases")
+    return out
+
+
+def cut_defect(case: CoarseCase, defect: Defect) -> Tuple[np.ndarray, np.ndarray]:
+    """``(defective, removed)`` (uint8): ``case.target`` with ``defect`` cut out (partial volume
+    as at full resolution), and the bone it removed."""
+    value = case.value.astype(np.float32) / 255.0
+    centre = skull_centre(Mask(case.target, case.ijk_to_lps))
+    fraction = defect_fraction(defect, value > 0.05, case.ijk_to_lps, centre)
+    defective = cut(value, fraction) & case.target
+    return defective, case.target & (1 - defective)
+
+
+def synthetic_sample(case: CoarseCase, rng: np.random.Generator, kind: Optional[str] = None,
+                     tries: int = 6) -> Tuple[np.ndarray, str]:
+    """``(defective, kind)``: ``case.target`` with a random synthetic defect that removes at
+    least :data:`MIN_DEFECT_VOXELS` of bone, mostly outside the ignored region."""
+    defective, defect = case.target, None
+    for _ in range(tries):
+        defect = random_defect(rng, kind)
+        defective, removed = cut_defect(case, defect)
+        n = int(removed.sum())
+        if n >= MIN_DEFECT_VOXELS and (removed & case.ignore).sum() < 0.3 * n:
+            break
+    return defective, defect.kind
+
+
+def _rotation(angles_rad: Sequence[float]) -> np.ndarray:
     rot = np.eye(3)
-    for axis, a in enumerate(angles):
+    for axis, a in enumerate(angles_rad):
         c, s = np.cos(a), np.sin(a)
         r = np.eye(3)
         p, q = [x for x in range(3) if x != axis]
         r[p, p], r[p, q], r[q, p], r[q, q] = c, -s, s, c
         rot = rot @ r
+    return rot
+
+
+def augment_pair(target: np.ndarray, defective: np.ndarray, ignore: np.ndarray,
+                 rng: np.random.Generator, max_shift: float = 4.0
+                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same random left-right flip (axis i), rotation (:data:`MAX_ANGLES_DEG`), per-axis
+    scale (:data:`SCALE_RANGE_IJ`, :data:`SCALE_RANGE_K`) and shift (up to ``max_shift``
+    voxels plus the room a shrunk skull leaves; one sample in six is pushed against a border
+    of the volume) of the three volumes; linear interpolation, threshold 0.5; the defective
+    skull is kept inside the target."""
+    if rng.random() < 0.5:
+        target, defective, ignore = (np.flip(a, 0) for a in (target, defective, ignore))
+    rot = _rotation(np.deg2rad([rng.uniform(-a, a) for a in MAX_ANGLES_DEG]))
     ranges = (SCALE_RANGE_IJ, SCALE_RANGE_IJ, SCALE_RANGE_K)
     scale = np.exp([rng.uniform(np.log(lo), np.log(hi)) for lo, hi in ranges])
-    shape = np.asarray(complete.shape, dtype=np.float64)
+    shape = np.asarray(target.shape, dtype=np.float64)
     room = max_shift + np.maximum(1.0 - scale, 0.0) * shape / 2
+    shift = rng.uniform(-room, room)
+    if rng.random() < 1 / 6:  # against a border: part of the head leaves the volume
+        axis = rng.integers(3)
+        shift[axis] = np.sign(rng.uniform(-1, 1)) * (room[axis] + rng.uniform(2, 10))
     matrix = rot @ np.diag(1.0 / scale)  # output index -> input index
     centre = (shape - 1) / 2.0
-    offset = centre - matrix @ centre + rng.uniform(-room, room)
-    out = []
-    for m in (complete, defective):
-        t = ndimage.affine_transform(np.ascontiguousarray(m, dtype=np.float32), matrix, offset,
-                                     order=1, mode="constant")
-        out.append(t > 0.5)
-    comp, dfct = out
-    return comp.astype(np.uint8), (dfct & comp).astype(np.uint8)
+    offset = centre - matrix @ centre + shift
+    out = [ndimage.affine_transform(np.ascontiguousarray(m, dtype=np.float32), matrix, offset,
+                                    order=1, mode="constant") > 0.5
+           for m in (target, defective, ignore)]
+    t, d, i = out
+    return t.astype(np.uint8), (d & t).astype(np.uint8), i.astype(np.uint8)
 
 
-def training_sample(pair: CoarsePair, rng: np.random.Generator, p_synthetic: float = 0.5,
-                    points_cache: Optional[Dict[str, np.ndarray]] = None
+def mirrored(skull: np.ndarray) -> np.ndarray:
+    """``skull`` (axes i, j, k; i left-right) mirrored about its mid-sagittal plane, taken
+    as the middle of its extent along i (zeros where the mirror falls outside)."""
+    bounds = foreground_bounds(skull)
+    out = np.zeros_like(skull)
+    if bounds is None:
+        return out
+    total = int(bounds[0][0] + bounds[1][0] - 1)  # i -> total - i
+    n = skull.shape[0]
+    lo, hi = max(0, total - n + 1), min(n, total + 1)
+    out[lo:hi] = skull[total - np.arange(lo, hi)]
+    return out
+
+
+def network_input(defective: np.ndarray) -> np.ndarray:
+    """The network's input (2, I, J, K) float32: the defective skull and its mirror image."""
+    d = np.asarray(defective, dtype=np.float32)
+    return np.stack([d, mirrored(d)])
+
+
+def training_sample(case: CoarseCase, rng: np.random.Generator, p_challenge: float = P_CHALLENGE
                     ) -> Tuple[np.ndarray, np.ndarray]:
-    """One (defective, complete) uint8 pair: the challenge defect or a synthetic one
-    (probability ``p_synthetic``), then :func:`augment_pair`."""
-    complete = pair.complete
-    if rng.random() < p_synthetic:
-        pts = None
-        if points_cache is not None:
-            if pair.case not in points_cache:
-                points_cache[pair.case] = vault_points(complete, pair.ijk_to_lps)
-            pts = points_cache[pair.case]
-        for _ in range(4):  # a defect that removes too little teaches nothing
-            region = synthetic_defect(complete, pair.ijk_to_lps, rng, pts)
-            if region.sum() > 200:
-                break
-        defective = (complete.astype(bool) & ~region).astype(np.uint8)
+    """One sample: the network input (2, I, J, K) and the target (2, I, J, K): the skull to
+    restore and the loss weight (0 in the ignored region)."""
+    if case.labelled and rng.random() < p_challenge:
+        defective = case.defective
     else:
-        defective = pair.defective
-    return augment_pair(complete, defective, rng)[::-1]
+        defective, _ = synthetic_sample(case, rng)
+    target, defective, ignore = augment_pair(case.target, defective, case.ignore, rng)
+    return network_input(defective), np.stack([target, 1 - ignore]).astype(np.float32)

@@ -19,6 +19,7 @@ from ..._shared.errors import VoxelRearrangementError
 from ..._shared.progress import Stage
 from ..._shared.resources import COMPLETION_WEIGHTS, resource_path
 from ...grids.geometry import Mask
+from ...grids.orientation import Reorientation
 from ...grids.resample import downsample
 from ..weights import COMPLETION_FORMAT, load_weights, resolve_device
 
@@ -46,28 +47,46 @@ def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu
     return load_weights(path, COMPLETION_FORMAT, new_model, "completion", device)
 
 
-def complete_coarse(coarse: Mask, model) -> np.ndarray:
-    """Probability (float32, same shape) of the complete skull for a coarse defective skull."""
+def _probability(model, x: np.ndarray):
     import torch
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(np.ascontiguousarray(x))[None].to(device))
+        return torch.sigmoid(logits)[0, 0].float().cpu().numpy()
+
+
+def complete_coarse(coarse: Mask, model, flip_average: bool = True) -> np.ndarray:
+    """Probability (float32, same shape) of the complete skull for a coarse defective skull
+    in the canonical orientation (i left-right). A network with two inputs sees the skull and
+    its mirror image; with ``flip_average`` its prediction is averaged with the left-right
+    flipped prediction of the flipped skull (test-time flip)."""
+    from .data import network_input
     if any(n % 16 for n in coarse.array.shape):
         raise VoxelRearrangementError(
             f"the coarse skull must have sides divisible by 16, got {coarse.array.shape}")
-    device = next(model.parameters()).device
-    x = torch.from_numpy(np.ascontiguousarray(coarse.array, dtype=np.float32))[None, None].to(device)
-    with torch.inference_mode():
-        prob = torch.sigmoid(model(x))[0, 0].float().cpu().numpy()
+    if model.config.get("inputs", 1) == 1:
+        return _probability(model, coarse.array[None].astype(np.float32))
+    prob = _probability(model, network_input(coarse.array))
+    if flip_average:
+        flipped = _probability(model, network_input(coarse.array[::-1]))[::-1]
+        prob = 0.5 * (prob + flipped)
     return prob
 
 
 def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: str = "auto",
                    model=None, progress: Optional[Callable[[float, str], None]] = None,
                    cancel: Optional[Callable[[], bool]] = None) -> Completion:
-    """Complete a defective skull (any grid) on its challenge coarse grid (128 x 128 x 64)."""
+    """Complete a defective skull (any grid) on its challenge coarse grid (128 x 128 x 64).
+
+    The network sees the skull in the canonical orientation it was trained on (index axes
+    reordered and flipped towards left, posterior, superior: :mod:`...grids.orientation`);
+    the result is returned on the coarse grid of the input's own axes."""
     stage = Stage(progress, cancel)
     if not defective.array.any():
         raise VoxelRearrangementError("the defective skull is empty")
     stage.report(0.0, "downsampling to 128 x 128 x 64")
-    coarse = downsample(defective)
+    turn = Reorientation.of(defective.ijk_to_lps)
+    coarse = downsample(turn.mask(defective))
     stage.report(0.4, "loading the completion network")
     if model is None:
         model = load_completion_model(weights, resolve_device(device))
@@ -75,4 +94,6 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     prob = complete_coarse(coarse, model)
     mask = ((prob > 0.5) | coarse.array.astype(bool)).astype(np.uint8)
     stage.report(1.0, "completed")
-    return Completion(prob, Mask(mask, coarse.ijk_to_lps), coarse)
+    back = turn.unmask
+    return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
+                      back(coarse))

@@ -24,7 +24,7 @@ inference time and peak memory on CPU.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from torch import nn
@@ -38,16 +38,17 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class CompletionUNet(nn.Module):
-    """Defective skull (N, 1, I, J, K) in {0, 1} -> logits of the complete skull, same shape.
+    """Input (N, ``inputs``, I, J, K) in {0, 1} (the defective skull, and its mirror image
+    when ``inputs`` is 2) -> logits of the complete skull (N, 1, I, J, K).
 
     I, J, K must be multiples of 16 (128 x 128 x 64 in practice). ``half`` channels at half
     resolution, ``base``, 2 ``base``, 4 ``base`` at 1/4, 1/8, 1/16."""
 
-    def __init__(self, half: int = 8, base: int = 32) -> None:
+    def __init__(self, half: int = 8, base: int = 32, inputs: int = 1) -> None:
         super().__init__()
-        h, c = half, base
-        self.config: Dict[str, int] = {"half": half, "base": base}
-        self.enc1 = _block(8, h)                                               # 1/2
+        h, c, f = half, base, 8 * inputs
+        self.config: Dict[str, int] = {"half": half, "base": base, "inputs": inputs}
+        self.enc1 = _block(f, h)                                               # 1/2
         self.enc2 = nn.Sequential(_block(h, c, 2), _block(c, c))              # 1/4
         self.enc3 = nn.Sequential(_block(c, 2 * c, 2), _block(2 * c, 2 * c))  # 1/8
         self.bottom = nn.Sequential(_block(2 * c, 4 * c, 2), _block(4 * c, 4 * c),
@@ -58,7 +59,7 @@ class CompletionUNet(nn.Module):
         self.dec2 = nn.Sequential(_block(2 * c, c), _block(c, c))
         self.up1 = nn.ConvTranspose3d(c, h, 2, stride=2)
         self.dec1 = _block(h, h)
-        self.head = nn.Conv3d(h + 8, 8, 3, padding=1)
+        self.head = nn.Conv3d(h + f, 8, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = space_to_depth(x).contiguous(memory_format=torch.channels_last_3d)
@@ -72,10 +73,26 @@ class CompletionUNet(nn.Module):
         return depth_to_space(self.head(torch.cat([d1, f], 1))).contiguous()
 
 
-def new_model(config: Dict[str, int] | None = None) -> CompletionUNet:
+def new_model(config: Optional[Dict[str, int]] = None) -> CompletionUNet:
     """A model in the channels-last-3d layout (3x faster convolutions on CPU with oneDNN)."""
     return CompletionUNet(**(config or {})).to(memory_format=torch.channels_last_3d)
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+def widen_inputs(state: Dict[str, torch.Tensor], model: CompletionUNet) -> Dict[str, torch.Tensor]:
+    """``state`` (of a model with fewer inputs) made to fit ``model``. The folded input's
+    channels are grouped by input (``space_to_depth``), and the first and the last convolution
+    read them after any other features, so the old weights go first and the new input
+    channels get zero weights: the widened network computes what the old one did until
+    training uses the new inputs."""
+    target = model.state_dict()
+    out = {}
+    for name, value in state.items():
+        want = target[name]
+        if value.shape != want.shape:
+            if value.ndim != 5 or value.shape[0] != want.shape[0] or value.shape[2:] != want.shape[2:]:
+                raise ValueError(f"{name}: cannot widen {tuple(value.shape)} to {tuple(want.shape)}")
+            wide = torch.zeros_like(want)
+            wide[:, :value.shape[1]] = value
+            value = wide
+        out[name] = value
+    return out

@@ -1,14 +1,17 @@
 """Training of the coarse completion network (``train-completion``): reproducible, resumable.
 
-Split: cases are chosen by id; the defaults train on SkullFix 000-049, keep 050-059 aside to
-pick the epoch (validation Dice per epoch) and never touch 060-079 (the report split).
-Each epoch visits every training case once in a seeded order, with the challenge defect or a
-synthetic one (:mod:`.completion_data`) and random flips / small rotations / shifts.
-Loss: binary cross-entropy + soft Dice of the whole skull + soft Dice of the restored part
-(the bone missing from the input), which keeps the small defect from being drowned by the
-easy, copied bone. After every epoch ``<checkpoint-dir>/last.pt`` (model, optimiser, history)
-is written atomically, the epoch is logged to ``log.csv`` (steps to ``steps.csv``), and the
-weights with the best hold-out Dice of the restored part are exported (float16) to ``out``.
+Split: cases are chosen by id; the defaults train on SkullFix 000-049 (plus, when given, the
+unlabelled defective skulls of ``skullfix-test``), keep 050-059 aside to pick the epoch and
+never touch 060-079 (the report split). Each epoch visits every training case once in a
+seeded order, with its challenge defect or a synthetic defect of any kind (:mod:`.defects`,
+:mod:`.data`) and random flips / rotations / scales / shifts.
+
+Loss (over the voxels not ignored): binary cross-entropy + soft Dice of the whole skull + soft
+Dice of the restored part (the bone missing from the input), which keeps the defect from
+being drowned by the easy, copied bone. The hold-out score is the mean Dice of the restored
+part over fixed hold-out inputs: each hold-out case with its challenge defect and one seeded
+synthetic defect of each of :data:`HOLDOUT_KINDS`. Checkpoints, logs and the export of the
+best epoch: :mod:`..training`.
 """
 from __future__ import annotations
 
@@ -17,51 +20,61 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..._shared.errors import VoxelRearrangementError
 from ..._shared.progress import Stage
 from ...evaluation.metrics import dice
 from ..training import TrainingTask, prepare_training, run_training
 from ..weights import COMPLETION_FORMAT, DEFAULT_DEVICE, resolve_device
-from .data import CoarsePair, load_pairs, synthetic_defect, training_sample, vault_points
+from .data import CoarseCase, load_cases, network_input, synthetic_sample, training_sample
 
 DEFAULT_TRAIN = tuple(f"{n:03d}" for n in range(0, 50))
 DEFAULT_HOLDOUT = tuple(f"{n:03d}" for n in range(50, 60))
+#: Synthetic defect kinds of the fixed hold-out inputs (besides each case's challenge defect).
+HOLDOUT_KINDS = ("lateral", "fronto-orbital", "large")
+#: Network configuration trained by default: the skull and its mirror image as inputs.
+DEFAULT_CONFIG = {"half": 8, "base": 32, "inputs": 2}
 
 
-def _loss(logits, target, inp):
+def _loss(logits, target):
+    """The loss of a batch: ``logits`` (N, 1, I, J, K); ``target`` (N, 3, I, J, K) holds the
+    skull to restore, the loss weight (0 where ignored) and the input skull (which tells the
+    restored part)."""
     import torch
     import torch.nn.functional as F
-    bce = F.binary_cross_entropy_with_logits(logits, target)
-    p = torch.sigmoid(logits)
+    skull, weight, inp = target[:, :1], target[:, 1:2], target[:, 2:3]
+    total = weight.sum().clamp(min=1.0)
+    bce = (F.binary_cross_entropy_with_logits(logits, skull, reduction="none") * weight).sum() / total
+    p = torch.sigmoid(logits) * weight
+    t = skull * weight
     eps = 1.0
     dims = tuple(range(1, logits.ndim))
-    d_all = (2 * (p * target).sum(dims) + eps) / (p.sum(dims) + target.sum(dims) + eps)
-    miss_t = target * (1 - inp)
-    miss_p = p * (1 - inp)
+    d_all = (2 * (p * t).sum(dims) + eps) / (p.sum(dims) + t.sum(dims) + eps)
+    miss_t, miss_p = t * (1 - inp), p * (1 - inp)
     d_miss = (2 * (miss_p * miss_t).sum(dims) + eps) / (miss_p.sum(dims) + miss_t.sum(dims) + eps)
     return bce + (1 - d_all).mean() + (1 - d_miss).mean()
 
 
-def validation_set(pairs: Sequence[CoarsePair], seed: int) -> List[tuple]:
-    """Fixed hold-out inputs: each case with its challenge defect and one seeded synthetic one."""
+def validation_set(cases: Sequence[CoarseCase], seed: int) -> List[tuple]:
+    """Fixed hold-out inputs: each case with its challenge defect and one seeded synthetic
+    defect of each of :data:`HOLDOUT_KINDS` (no augmentation)."""
     out = []
-    for n, pair in enumerate(pairs):
-        out.append((pair.defective, pair.complete, "challenge"))
-        rng = np.random.default_rng([seed, 10_000 + n])
-        region = synthetic_defect(pair.complete, pair.ijk_to_lps, rng,
-                                  vault_points(pair.complete, pair.ijk_to_lps))
-        out.append(((pair.complete.astype(bool) & ~region).astype(np.uint8), pair.complete,
-                    "synthetic"))
+    for n, case in enumerate(cases):
+        out.append((case.defective, case.target, "challenge"))
+        for k, kind in enumerate(HOLDOUT_KINDS):
+            rng = np.random.default_rng([seed, 10_000 + n, k])
+            out.append((synthetic_sample(case, rng, kind)[0], case.target, kind))
     return out
 
 
 def holdout_scores(model, samples: Sequence[tuple], device: str) -> Dict[str, float]:
-    """Mean coarse Dice of the completed skull (prediction | input) and of the restored part
-    (call under ``torch.no_grad()`` with the model in eval mode)."""
+    """Mean coarse Dice of the completed skull (prediction | input) and of the restored part,
+    over all samples and per defect kind (call under ``torch.no_grad()``, eval mode)."""
     import torch
     res: Dict[str, List[float]] = {}
+    two = model.config.get("inputs", 1) == 2
     for inp, target, kind in samples:
-        x = torch.from_numpy(inp.astype(np.float32))[None, None].to(device)
-        pred = (model(x)[0, 0] > 0).cpu().numpy()
+        x = network_input(inp) if two else inp[None].astype(np.float32)
+        pred = (model(torch.from_numpy(x)[None].to(device))[0, 0] > 0).cpu().numpy()
         inb = inp.astype(bool)
         full = pred | inb
         restored = dice(full & ~inb, target.astype(bool) & ~inb)
@@ -76,38 +89,50 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                      checkpoint_dir: Optional[Path] = None,
                      train_cases: Sequence[str] = DEFAULT_TRAIN,
                      holdout_cases: Sequence[str] = DEFAULT_HOLDOUT, seed: int = 0,
-                     lr: float = 2e-3, p_synthetic: float = 0.5, config: Optional[Dict] = None,
-                     max_minutes: Optional[float] = None,
+                     lr: float = 2e-3, config: Optional[Dict] = None,
+                     unlabelled_dir: Optional[Path] = None, unlabelled: Sequence[str] = (),
+                     init: Optional[Path] = None, max_minutes: Optional[float] = None,
                      progress: Optional[Callable[[float, str], None]] = None,
                      cancel: Optional[Callable[[], bool]] = None) -> List[Dict]:
     """Train (or resume) the completion network; returns the per-epoch history.
 
-    ``max_minutes`` stops after the epoch that crosses that wall-clock budget (the checkpoint
-    and the best weights are written every epoch, so a stopped run is resumable and usable).
+    ``unlabelled`` ids of ``unlabelled_dir`` join the training cases (self-supervised, see
+    :mod:`.data`); ``init`` starts a fresh run from earlier weights (widened to the new inputs,
+    :func:`.model.widen_inputs`). ``max_minutes`` stops after the epoch that crosses that
+    wall-clock budget (the checkpoint and the best weights are written every epoch, so a
+    stopped run is resumable and usable).
     """
-    from .model import new_model
+    from .inference import load_completion_model
+    from .model import new_model, widen_inputs
 
     data_dir, out = Path(data_dir), Path(out)
     device = resolve_device(device)
+    config = dict(DEFAULT_CONFIG if config is None else config)
+    if unlabelled and unlabelled_dir is None:
+        raise VoxelRearrangementError("unlabelled cases need the folder that holds them")
     ckdir, cache = prepare_training(data_dir, train_cases, holdout_cases, epochs, out,
                                     checkpoint_dir, cache_dir)
     stage = Stage(progress, cancel)
-
-    pairs = load_pairs(data_dir, list(train_cases) + list(holdout_cases), cache,
-                       stage.sub(0.0, 0.05).report)
-    train, hold = pairs[:len(train_cases)], pairs[len(train_cases):]
-    val = validation_set(hold, seed)
-
-    points: Dict[str, np.ndarray] = {}
+    cases = load_cases(data_dir, list(train_cases) + list(holdout_cases), cache, unlabelled_dir,
+                       unlabelled, stage.sub(0.0, 0.05).report)
+    n_train = len(train_cases)
+    train = cases[:n_train] + cases[n_train + len(holdout_cases):]
+    val = validation_set(cases[n_train:n_train + len(holdout_cases)], seed)
 
     def sample(index: int, rng: np.random.Generator):
-        inp, target = training_sample(train[index], rng, p_synthetic, points)
-        return inp[None, None], target[None, None]
+        inp, target = training_sample(train[index], rng)
+        return inp[None], np.concatenate([target, inp[:1]])[None]
+
+    def initialize(model) -> None:
+        old = load_completion_model(init, "cpu")
+        model.load_state_dict(widen_inputs(old.state_dict(), model))
 
     task = TrainingTask(
         file_format=COMPLETION_FORMAT, new_model=new_model, steps_per_epoch=len(train),
-        sample=sample, loss=lambda model, x, y: _loss(model(x), y, x),
+        sample=sample, loss=lambda model, x, y: _loss(model(x), y),
         evaluate=lambda model: holdout_scores(model, val, device), score_key="dice_restored",
-        meta={"train_cases": ",".join(train_cases), "holdout_cases": ",".join(holdout_cases)})
+        meta={"train_cases": ",".join(train_cases), "holdout_cases": ",".join(holdout_cases),
+              "unlabelled_cases": ",".join(unlabelled), "init": str(init) if init else None},
+        initialize=initialize if init is not None else None)
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
                         stage.sub(0.05, 1.0))
