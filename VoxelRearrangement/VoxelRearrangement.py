@@ -27,6 +27,7 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
+from VoxelRearrangementLib._shared.bounds import BOUNDS
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
 from VoxelRearrangementLib.learned.weights import DEVICES
 from VoxelRearrangementLib.options import MODES, PipelineOptions
@@ -42,6 +43,11 @@ PYTHON_REQUIREMENTS = {"nrrd": "pynrrd>=1.0"}
 POLL_INTERVAL_MS = 100
 #: The pipeline's defaults, shared with the command line.
 DEFAULTS = PipelineOptions()
+
+
+def within(name: str) -> WithinRange:
+    """The panel's range of an option: the one the command line and the Lib check."""
+    return WithinRange(BOUNDS[name].lo, BOUNDS[name].hi)
 
 
 #
@@ -129,10 +135,10 @@ class VoxelRearrangementParameterNode:
     mode: Annotated[str, Choice(list(MODES))] = DEFAULTS.mode
     templateSegmentation: vtkMRMLSegmentationNode
     method: Annotated[str, Choice(list(METHODS))] = DEFAULTS.method
-    hammingRadius: Annotated[int, WithinRange(0, 6)] = DEFAULTS.hamming_radius
-    workers: Annotated[int, WithinRange(1, 64)] = max(1, min(8, os.cpu_count() or 1))
-    smoothing: Annotated[float, WithinRange(0.0, 1.0)] = DEFAULTS.smoothing
-    openingMm: Annotated[float, WithinRange(0.0, 10.0)] = DEFAULTS.opening_mm
+    hammingRadius: Annotated[int, within("hamming_radius")] = DEFAULTS.hamming_radius
+    workers: Annotated[int, within("workers")] = max(1, min(8, os.cpu_count() or 1))
+    smoothing: Annotated[float, within("smoothing")] = DEFAULTS.smoothing
+    openingMm: Annotated[float, within("opening_mm")] = DEFAULTS.opening_mm
     device: Annotated[str, Choice(list(DEVICES))] = DEFAULTS.device
     skullSegmentation: vtkMRMLSegmentationNode
     implantSegmentation: vtkMRMLSegmentationNode

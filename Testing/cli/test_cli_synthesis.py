@@ -55,7 +55,7 @@ def test_bad_inputs_give_clear_errors(sample_dir, tmp_path):
     write_mask(tmp_path / "speck.nrrd", Mask(speck, np.eye(4)))
     failed_cleanly(run_cli("refine", "--coarse", sample_dir / "skull069_coarse.nrrd", "--method", "hash",
                           "--template", tmp_path / "speck.nrrd", "--output", tmp_path / "o.nrrd"),
-                  "no surface")
+                  "does not look like a skull")
     failed_cleanly(run_cli("refine", "--coarse", sample_dir / "skull069_coarse.nrrd", "--method", "hash",
                           "--template", sample_dir / "skull069_coarse.nrrd", "--output", tmp_path / "o.nrrd"),
                   "not finer than the coarse grid")

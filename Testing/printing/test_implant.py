@@ -52,7 +52,7 @@ def test_large_pieces_touching_the_defect_are_kept():
     defective2 = Mask(defective.array & (1 - second), matrix)
     both = extract_implant(complete, defective2, smoothing_mm=0, min_component_ml=0.5)
     assert both.array[:, :, :10].any() and both.array[:, :, 30:].any()
-    largest_only = extract_implant(complete, defective2, smoothing_mm=0, min_component_ml=1e6)
+    largest_only = extract_implant(complete, defective2, smoothing_mm=0, min_component_ml=100)
     assert largest_only.array[:, :, :10].any() != largest_only.array[:, :, 30:].any()
 
 
@@ -65,4 +65,6 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(VoxelRearrangementError, match="implant is empty"):
         extract_implant(defective, defective)
     with pytest.raises(VoxelRearrangementError, match="removed the whole implant"):
+        extract_implant(complete, defective, opening_mm=3.0)
+    with pytest.raises(VoxelRearrangementError, match="from 0.0 to 3.0"):
         extract_implant(complete, defective, opening_mm=10.0)

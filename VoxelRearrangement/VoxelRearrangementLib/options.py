@@ -13,6 +13,7 @@ import argparse
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Dict, List, Optional, Tuple
 
+from ._shared.bounds import argument, check
 from ._shared.errors import VoxelRearrangementError
 from .learned.weights import DEFAULT_DEVICE, DEVICES
 from .printing.implant import DEFAULT_OPENING_MM
@@ -25,9 +26,14 @@ MODES = ("complete", "refine")
 INPUT_FLAGS = {"complete": "--defective", "refine": "--coarse"}
 
 
-def _option(default: Any, flag: Optional[str], help: str, **argparse_kw) -> Any:
-    """A dataclass field with its command-line flag (None: not on the command line)."""
-    return field(default=default, metadata={"flag": flag, "help": help, "argparse": argparse_kw})
+def _option(default: Any, flag: Optional[str], help: str, bound: Optional[str] = None,
+            **argparse_kw) -> Any:
+    """A dataclass field with its command-line flag (None: not on the command line) and the
+    name of its range in :data:`~._shared.bounds.BOUNDS`."""
+    if bound is not None:
+        argparse_kw["type"] = argument(bound, flag)
+    return field(default=default, metadata={"flag": flag, "help": help, "bound": bound,
+                                            "argparse": argparse_kw})
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,13 @@ class PipelineOptions:
     device: str = _option(DEFAULT_DEVICE, "--device", "where the networks run", choices=DEVICES)
     weights: Optional[str] = _option(None, "--weights",
                                      "completion network weights (default: the bundled ones)")
-    workers: int = _option(1, "--workers", "threads for the refinement", type=int)
-    hamming_radius: int = _option(2, "--hamming-radius", "hash lookup radius", type=int)
+    workers: int = _option(1, "--workers", "threads for the refinement", bound="workers")
+    hamming_radius: int = _option(2, "--hamming-radius", "hash lookup radius",
+                                  bound="hamming_radius")
     opening_mm: float = _option(DEFAULT_OPENING_MM, "--opening-mm",
-                                "implant clean-up: radius (mm) of the opening", type=float)
+                                "implant clean-up: radius (mm) of the opening", bound="opening_mm")
     smoothing: float = _option(DEFAULT_SMOOTHING, "--smoothing",
-                               "mesh smoothing 0..1 (0: raw marching cubes)", type=float)
+                               "mesh smoothing 0..1 (0: raw marching cubes)", bound="smoothing")
     render: bool = _option(True, "--no-render", "skip render.png", action="store_false")
     reference_grid: Optional[str] = _option(
         None, "--reference-grid", "refine mode: image or mask whose grid is the target "
@@ -65,6 +72,10 @@ class PipelineOptions:
                 f"unknown device '{self.device}' (choose from {', '.join(DEVICES)})")
         if self.reference_grid is not None and self.mode != "refine":
             raise VoxelRearrangementError("a reference grid is only used when refining a coarse skull")
+        for f in fields(self):
+            if f.metadata["bound"] is not None:
+                object.__setattr__(self, f.name, check(f.metadata["bound"], getattr(self, f.name),
+                                                       f.name))
 
     def replace(self, **changes) -> "PipelineOptions":
         """A copy with ``changes`` (field names as keywords)."""

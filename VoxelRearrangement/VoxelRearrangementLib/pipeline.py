@@ -31,11 +31,12 @@ from typing import Dict, Iterator, Optional, Union
 
 import numpy as np
 
-from ._shared.atomic import write_text
+from ._shared.atomic import remove_stale, temporary_prefix, write_text
 from ._shared.errors import VoxelRearrangementError
 from ._shared.progress import CancelCallback, ProgressCallback, Stage
+from .checks import check_skull
 from .cli import protocol
-from .grids.geometry import Mask
+from .grids.geometry import Mask, binary
 from .io.masks import read_grid, read_mask, write_mask, write_probability
 from .options import PipelineOptions
 
@@ -45,20 +46,23 @@ PathLike = Union[str, os.PathLike]
 def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
                  options: Optional[PipelineOptions] = None,
                  progress: Optional[ProgressCallback] = None,
-                 cancel: Optional[CancelCallback] = None) -> dict:
-    """Run the pipeline on ``source`` (a mask or its file: the defective skull in complete
-    mode, the coarse skull in refine mode) and write its files into ``output_dir``; returns
-    the report."""
+                 cancel: Optional[CancelCallback] = None, segment: Optional[str] = None) -> dict:
+    """Run the pipeline on ``source`` (a mask or its file, of which ``segment`` when it holds
+    several: the defective skull in complete mode, the coarse skull in refine mode) and write
+    its files into ``output_dir``; returns the report."""
     options = options or PipelineOptions()
     out = Path(output_dir)
     names = protocol.run_outputs(options.mode, options.render)
     _check_outputs(source, options, out, names)
     stage = Stage(progress, cancel)
+    what = "defective skull" if options.mode == "complete" else "coarse skull"
+    skull, source_name = _read(source, segment, stage, what)
+    check_skull(skull, f"the {what}" + (f" {source_name}" if source_name else ""))
     with _staging(out) as staging:
         if options.mode == "complete":
-            report = _complete(source, options, staging, stage)
+            report = _complete(skull, source_name, options, staging, stage)
         else:
-            report = _refine(source, options, staging, stage)
+            report = _refine(skull, source_name, options, staging, stage)
         report["files"] = names
         write_text(staging / protocol.REPORT, json.dumps(report, indent=2, default=float))
         stage.check_cancel()
@@ -72,12 +76,12 @@ def _check_outputs(source, options: PipelineOptions, out: Path, names) -> None:
     would receive is one of the inputs."""
     if out.exists() and not out.is_dir():
         raise VoxelRearrangementError(f"{out}: the output folder is an existing file")
-    parent = out.parent if str(out.parent) else Path(".")
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    writable = out if out.is_dir() else parent
-    if not os.access(writable, os.W_OK):
-        raise VoxelRearrangementError(f"{out}: the output folder is not writable")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise VoxelRearrangementError(f"{out}: the folder {parent} does not exist")
+    for folder in (out, parent):
+        if folder.is_dir() and not _writable(folder):
+            raise VoxelRearrangementError(f"{folder}: the folder is not writable")
     inputs = [p for p in (source, options.weights, options.reference_grid, *options.templates)
               if isinstance(p, (str, os.PathLike))]
     targets = {(out / n).resolve() for n in names}
@@ -88,12 +92,25 @@ def _check_outputs(source, options: PipelineOptions, out: Path, names) -> None:
                 "another output folder")
 
 
+def _writable(folder: Path) -> bool:
+    """True if a file can be created in ``folder`` (tried: permissions alone do not tell on a
+    read-only file system, or for the superuser)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=temporary_prefix("probe-"), dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.remove(probe)
+    return True
+
+
 @contextmanager
 def _staging(out: Path) -> Iterator[Path]:
-    """A fresh hidden folder beside ``out`` for the run's files, removed in every outcome."""
+    """A fresh hidden folder beside ``out`` for the run's files, removed in every outcome (and,
+    for a run killed outright, by the next run: :func:`~._shared.atomic.remove_stale`)."""
     parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{out.name}-running-", dir=parent))
+    remove_stale(parent, "run-")
+    folder = Path(tempfile.mkdtemp(prefix=temporary_prefix("run-"), dir=parent))
     try:
         yield folder
     finally:
@@ -107,11 +124,11 @@ def _publish(staging: Path, out: Path, names) -> None:
         os.replace(staging / name, out / name)
 
 
-def _read(source: Union[PathLike, Mask], stage: Stage, what: str):
+def _read(source: Union[PathLike, Mask], segment: Optional[str], stage: Stage, what: str):
     if isinstance(source, Mask):
-        return source, None
+        return binary(source, f"the {what}"), None
     stage.report(0.0, f"reading the {what}")
-    return read_mask(source), str(source)
+    return read_mask(source, segment), str(source)
 
 
 def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: bool = False
@@ -130,18 +147,16 @@ def _refined(coarse: Mask, options: PipelineOptions, target, stage: Stage):
     templates = list(options.templates) if options.method in TEMPLATE_METHODS else []
     return refine(coarse, options.method, templates, target, workers=options.workers,
                   hamming_radius=options.hamming_radius, device=options.device,
-                  progress=stage.report)
+                  check_templates=check_skull, progress=stage.report)
 
 
-def _complete(source, options: PipelineOptions, staging: Path, stage: Stage) -> dict:
+def _complete(defective: Mask, source_name: Optional[str], options: PipelineOptions,
+              staging: Path, stage: Stage) -> dict:
     from .evaluation.closure import defect_coverage
     from .learned.completion.inference import complete_skull
     from .printing.implant import extract_implant
 
     times: Dict[str, float] = {}
-    t = time.perf_counter()
-    defective, source_name = _read(source, stage, "defective skull")
-    times["read_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     result = complete_skull(defective, options.weights, options.device,
@@ -191,12 +206,10 @@ def _complete(source, options: PipelineOptions, staging: Path, stage: Stage) -> 
     }
 
 
-def _refine(source, options: PipelineOptions, staging: Path, stage: Stage) -> dict:
+def _refine(coarse: Mask, source_name: Optional[str], options: PipelineOptions,
+            staging: Path, stage: Stage) -> dict:
     times: Dict[str, float] = {}
-    t = time.perf_counter()
-    coarse, source_name = _read(source, stage, "coarse skull")
     target = read_grid(options.reference_grid) if options.reference_grid else None
-    times["read_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     refinement = _refined(coarse, options, target, stage.sub(0.02, 0.8))

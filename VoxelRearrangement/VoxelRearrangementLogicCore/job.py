@@ -29,6 +29,7 @@ import vtk
 
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
 from VoxelRearrangementLib._shared.progress import ProgressCallback
+from VoxelRearrangementLib.checks import check_skull
 from VoxelRearrangementLib.cli import protocol
 from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask
 from VoxelRearrangementLib.io.masks import read_mask, write_mask
@@ -42,9 +43,6 @@ from .worker import WorkerEnvironment, WorkerProcess, WorkerStep
 SKULL_COLOR = (0.945, 0.839, 0.569)
 IMPLANT_COLOR = (0.353, 0.706, 0.902)
 
-#: A skull spans well over this along its longest axis, and over the second value along its
-#: shortest; a mask smaller than that is not a skull (mm).
-MIN_SKULL_EXTENT_MM = (80.0, 20.0)
 #: A template's voxels must be this much finer than a coarse input's (refine mode).
 TEMPLATE_FINER_BY = 1.5
 
@@ -100,21 +98,6 @@ class JobState:
     fraction: float = 0.0
     message: str = ""
     log: List[str] = field(default_factory=list)
-
-
-def check_skull(mask: Mask, what: str) -> None:
-    """Error unless ``mask`` is big enough to be a skull (see MIN_SKULL_EXTENT_MM)."""
-    from VoxelRearrangementLib._shared.arrays import foreground_bounds
-    bounds = foreground_bounds(mask.array)
-    if bounds is None:
-        raise VoxelRearrangementError(f"{what} is empty")
-    extent = (bounds[1] - bounds[0]) * mask.grid.spacing
-    longest, shortest = float(extent.max()), float(extent.min())
-    if longest < MIN_SKULL_EXTENT_MM[0] or shortest < MIN_SKULL_EXTENT_MM[1]:
-        raise VoxelRearrangementError(
-            f"{what} does not look like a skull: it spans only "
-            f"{' x '.join(f'{e:.0f}' for e in extent)} mm (a skull spans more than "
-            f"{MIN_SKULL_EXTENT_MM[0]:.0f} mm)")
 
 
 def _mean_spacing(mask: Mask) -> float:

@@ -6,8 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
+from .._shared.atomic import check_outputs
+from .._shared.bounds import argument
+from .._shared.errors import VoxelRearrangementError
 from .._shared.progress import Stage
-from ..io.masks import read_mask, write_mask, write_probability
+from ..checks import check_skull
+from ..io.masks import check_mask_output, read_mask, write_mask, write_probability
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
 from ..synthesis.refine import METHODS, TEMPLATE_METHODS
 from .protocol import print_progress
@@ -26,16 +30,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bring the result to the defective skull's own grid (hash, kdtree, trilinear, ...)")
     c.add_argument("--template", type=Path, action="append", default=[],
                    help="template skull(s) for --refine hash/kdtree (default: the bundled tables)")
-    c.add_argument("--workers", type=int, default=1, help="threads for --refine")
+    c.add_argument("--workers", type=argument("workers", "--workers"), default=1,
+                   help="threads for --refine")
     c.set_defaults(func=_complete)
 
 
 def _complete(args: argparse.Namespace) -> int:
     from ..learned.completion.inference import complete_skull
     from ..synthesis.refine import refine
+    check_mask_output(args.output)
+    if args.probabilities is not None and not args.probabilities.name.lower().endswith(".nrrd"):
+        raise VoxelRearrangementError(f"{args.probabilities}: probabilities are written as .nrrd")
+    check_outputs([args.output, args.probabilities],
+                  [args.defective, args.weights, *args.template])
     t0 = time.perf_counter()
     stage = Stage(print_progress)
     defective = read_mask(args.defective, args.segment)
+    check_skull(defective, f"--defective {args.defective}")
     result = complete_skull(defective, args.weights, args.device,
                             progress=stage.sub(0.0, 0.3 if args.refine else 1.0).report)
     out = result.mask

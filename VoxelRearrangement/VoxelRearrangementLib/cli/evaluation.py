@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .._shared.atomic import write_text
+from .._shared.atomic import check_outputs, write_text
 from .._shared.errors import VoxelRearrangementError
 from ..evaluation.metrics import evaluate
 from ..io.masks import read_mask
@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args) -> int:
+    check_outputs([args.json], [args.prediction, args.reference])
     prediction = read_mask(args.prediction)
     reference = read_mask(args.reference)
     if not reference.array.any():

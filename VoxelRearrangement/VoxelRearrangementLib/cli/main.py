@@ -16,8 +16,16 @@ from .protocol import ExitCode, print_cancelled, print_error
 COMMAND_MODULES = (synthesis, evaluation, completion, training, printing, run)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors follow the protocol: one ``error:`` line, exit 2."""
+
+    def error(self, message: str):
+        print_error(f"{message} ({self.prog} --help tells more)")
+        raise SystemExit(int(ExitCode.BAD_INPUT))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="VoxelRearrangementLib",
         description="High-resolution skulls and cranial implants from coarse skull masks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from .._shared.atomic import check_writable, write_text
+from .._shared.atomic import check_outputs, write_text
+from .._shared.bounds import argument
 from .._shared.progress import Stage
+from ..checks import check_skull
 from ..io.masks import check_mask_output, read_mask, write_mask
 from ..io.meshes import mesh_format, write_mesh
 from ..printing.implant import (
@@ -25,13 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--complete", required=True, help="completed skull mask (same grid as --defective)")
     p.add_argument("--defective", required=True, help="defective skull mask")
     p.add_argument("--output", required=True, help="implant mask to write (.nrrd, .seg.nrrd, .nii[.gz])")
-    p.add_argument("--opening-mm", type=float, default=DEFAULT_OPENING_MM,
+    p.add_argument("--opening-mm", type=argument("opening_mm", "--opening-mm"), default=DEFAULT_OPENING_MM,
                    help="radius (mm) of the ball of the opening that removes slivers thinner than "
                         "about twice it; 0 disables (default %(default)s)")
-    p.add_argument("--smoothing-mm", type=float, default=DEFAULT_SMOOTHING_MM,
+    p.add_argument("--smoothing-mm", type=argument("smoothing_mm", "--smoothing-mm"),
+                   default=DEFAULT_SMOOTHING_MM,
                    help="Gaussian sigma (mm) smoothing the implant's surfaces jointly with the "
                         "defective skull; 0 disables (default %(default)s)")
-    p.add_argument("--min-component-ml", type=float, default=DEFAULT_MIN_COMPONENT_ML,
+    p.add_argument("--min-component-ml", type=argument("min_component_ml", "--min-component-ml"),
+                   default=DEFAULT_MIN_COMPONENT_ML,
                    help="extra pieces touching the defect border are kept from this volume (mL) "
                         "up; the largest piece is always kept (default %(default)s)")
     p.add_argument("--segment", help="segment name or ID when an input .seg.nrrd holds several")
@@ -40,10 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mesh", help="mask to a watertight triangle mesh (LPS mm) for printing")
     p.add_argument("--input", required=True, help="mask (.nrrd, .seg.nrrd, .nii[.gz])")
     p.add_argument("--output", required=True, help="mesh to write: .stl (binary), .ply or .obj")
-    p.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING,
+    p.add_argument("--smoothing", type=argument("smoothing", "--smoothing"), default=DEFAULT_SMOOTHING,
                    help="non-shrinking smoothing strength 0..1 (0 = raw marching cubes; "
                         "default %(default)s as in Slicer)")
-    p.add_argument("--decimate", type=float, default=0.0,
+    p.add_argument("--decimate", type=argument("decimate", "--decimate"), default=0.0,
                    help="fraction of triangles to remove, 0..1 (default 0: keep all)")
     p.add_argument("--space", choices=("LPS", "RAS"), default="LPS",
                    help="world convention of the file (default LPS, as Slicer writes)")
@@ -56,9 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _implant(args) -> int:
     check_mask_output(args.output)
+    check_outputs([args.output], [args.complete, args.defective])
     print_progress(0.0, "reading the skulls")
     complete = read_mask(args.complete, args.segment)
     defective = read_mask(args.defective, args.segment)
+    check_skull(complete, f"--complete {args.complete}")
+    check_skull(defective, f"--defective {args.defective}")
     implant = extract_implant(complete, defective, opening_mm=args.opening_mm,
                               smoothing_mm=args.smoothing_mm,
                               min_component_ml=args.min_component_ml,
@@ -71,9 +78,7 @@ def _implant(args) -> int:
 
 def _mesh(args) -> int:
     mesh_format(args.output)
-    check_writable(args.output)
-    if args.report:
-        check_writable(args.report)
+    check_outputs([args.output, args.report], [args.input])
     print_progress(0.0, "reading the mask")
     mask = read_mask(args.input, args.segment)
     mesh = mask_to_mesh(mask, smoothing=args.smoothing, decimate=args.decimate,

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--defective", type=Path, help="defective skull mask (any grid)")
     source.add_argument("--coarse", type=Path, help="coarse complete skull to refine and mesh")
     r.add_argument("--output-dir", required=True, type=Path)
+    r.add_argument("--segment", help="segment name or ID when the input holds several")
     pipeline_options.add_arguments(r)
     r.set_defaults(func=_run)
 
@@ -29,7 +30,8 @@ def _run(args: argparse.Namespace) -> int:
     mode = "complete" if args.defective is not None else "refine"
     options = pipeline_options.from_arguments(args, mode)
     source = args.defective if mode == "complete" else args.coarse
-    report = run_pipeline(source, args.output_dir, options, progress=print_progress)
+    report = run_pipeline(source, args.output_dir, options, progress=print_progress,
+                          segment=args.segment)
     if mode == "complete":
         cov = report["defect_coverage"]
         print(f"implant {report['volumes_ml']['implant']:.1f} mL, closes "

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from .._shared.atomic import check_writable, write_text
+from .._shared.atomic import check_outputs, write_text
+from .._shared.bounds import argument
+from ..checks import check_skull
 from ..grids.resample import downsample
 from ..io.masks import check_mask_output, read_grid, read_mask, write_mask
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
@@ -30,11 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, help="refined mask to write")
     p.add_argument("--reference-grid", help="image or mask whose grid is the target "
                                             "(default: 4x the coarse grid on every axis)")
-    p.add_argument("--workers", type=int, default=1, help="parallel sections (threads)")
-    p.add_argument("--hamming-radius", type=int, default=2)
-    p.add_argument("--hamming-margin", type=float, default=0.2,
+    p.add_argument("--workers", type=argument("workers", "--workers"), default=1,
+                   help="parallel sections (threads)")
+    p.add_argument("--hamming-radius", type=argument("hamming_radius", "--hamming-radius"), default=2)
+    p.add_argument("--hamming-margin", type=argument("hamming_margin", "--hamming-margin"),
+                   default=0.2,
                    help="share beyond 1/2 that Hamming-neighbour votes need to override trilinear")
-    p.add_argument("--offset-bins", type=int, default=4, help="sub-voxel offset classes per axis (1-4)")
+    p.add_argument("--offset-bins", type=argument("offset_bins", "--offset-bins"),
+                   help="sub-voxel offset classes per axis (1-4) of tables learned from "
+                        "--template (default 4)")
     p.add_argument("--weights", help="learned: network weights (default: the bundled ones)")
     p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
                    help="learned: where the network runs")
@@ -45,12 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-table", help="learn and save the vote tables of template skulls")
     p.add_argument("--template", action="append", required=True)
     p.add_argument("--output", required=True, help=".npz file to write")
-    p.add_argument("--offset-bins", type=int, default=4)
+    p.add_argument("--offset-bins", type=argument("offset_bins", "--offset-bins"), default=4)
     p.set_defaults(func=_build_table)
 
 
 def _downsample(args) -> int:
     check_mask_output(args.output)
+    check_outputs([args.output], [args.input])
     print_progress(0.0, "reading")
     mask = read_mask(args.input, args.segment)
     print_progress(0.3, "downsampling")
@@ -61,13 +68,17 @@ def _downsample(args) -> int:
 
 def _refine(args) -> int:
     check_mask_output(args.output)
+    check_outputs([args.output, args.report],
+                  [args.coarse, args.reference_grid, args.table, args.weights, *args.template])
     print_progress(0.0, "reading inputs")
     coarse = read_mask(args.coarse, args.segment)
+    check_skull(coarse, f"--coarse {args.coarse}")
     target = read_grid(args.reference_grid) if args.reference_grid else None
     template_method = args.method in TEMPLATE_METHODS
     tables = StepTables.load(args.table) if template_method and args.table else None
     result = refine(coarse, args.method, list(args.template) if template_method else [], target,
-                    tables=tables, workers=args.workers, hamming_radius=args.hamming_radius,
+                    tables=tables, check_templates=check_skull,
+                    workers=args.workers, hamming_radius=args.hamming_radius,
                     hamming_margin=args.hamming_margin, offset_bins=args.offset_bins,
                     weights=args.weights, device=args.device,
                     progress=lambda f, m: print_progress(0.1 + 0.8 * f, m))
@@ -80,8 +91,9 @@ def _refine(args) -> int:
 
 
 def _build_table(args) -> int:
-    check_writable(args.output)
-    tables = template_tables(args.template, args.offset_bins, progress=print_progress)
+    check_outputs([args.output], args.template)
+    tables = template_tables(args.template, args.offset_bins, progress=print_progress,
+                             check=check_skull)
     tables.save(args.output)
     print_progress(1.0, f"{tables.n_templates} templates -> {args.output}")
     return 0

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .._shared.bounds import argument
 from .._shared.errors import VoxelRearrangementError
 from ..io.skullfix import parse_cases
 from ..learned.completion import train as completion_train
@@ -32,7 +33,7 @@ def add_training_arguments(p: argparse.ArgumentParser, train: Sequence[str],
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-minutes", type=float, help="stop after the epoch that crosses this budget")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=argument("threads", "--threads"), help="torch CPU threads")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,7 +13,9 @@ every such ray through the defect crosses it.
   below the horizontal through the centre) that cross no defective bone. On the complete
   SkullFix training skulls at most 0.2 % of the vault cone's rays escape (natural openings
   lie lower: foramen magnum, and the open bottom of the scan), so an escaping ray of the cone
-  is a defect ray; parts of a defect lower than the cone are not measured.
+  is a defect ray; parts of a defect lower than the cone are not measured. Escaping rays in
+  groups of fewer than :data:`MIN_OPENING_RAYS` neighbours are thin-bone gaps of the scan,
+  not a defect (a burr hole of 5 mm radius holds about 7 rays).
 
 Directions are world LPS unit vectors (superior = +z); grids may be sheared or rotated.
 """
@@ -32,6 +34,8 @@ from ..grids.geometry import Mask, require_same_grid
 VAULT_MIN_ELEVATION_DEG = -30.0
 #: Rays per full sphere (a ray per 3.1e-3 sr, about 1.8 degrees apart).
 N_RAYS = 4000
+#: Fewest neighbouring escaping rays that make an opening (see the module docstring).
+MIN_OPENING_RAYS = 4
 #: March step and reach of a ray (mm).
 STEP_MM = 0.5
 REACH_MM = 180.0
@@ -79,12 +83,34 @@ def vault_cone(directions: np.ndarray, min_elevation_deg: float = VAULT_MIN_ELEV
     return directions[:, 2] >= np.sin(np.deg2rad(min_elevation_deg))
 
 
+def openings(open_rays: np.ndarray, directions: np.ndarray,
+             min_rays: int = MIN_OPENING_RAYS) -> np.ndarray:
+    """``open_rays`` (bool, n) without the groups of fewer than ``min_rays`` neighbouring
+    rays (neighbours: closer than 1.5 ray spacings on the sphere)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+    idx = np.flatnonzero(open_rays)
+    out = np.zeros(len(directions), dtype=bool)
+    if not len(idx):
+        return out
+    spacing = np.sqrt(4 * np.pi / len(directions))
+    pairs = cKDTree(directions[idx]).query_pairs(1.5 * spacing, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
+                       ([], ([], [])), shape=(len(idx), len(idx)))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    out[idx[sizes[labels] >= min_rays]] = True
+    return out
+
+
 def open_directions(defective: Mask, directions: Optional[np.ndarray] = None,
                     centre_mm: Optional[np.ndarray] = None) -> np.ndarray:
-    """Bool (n,): directions of the vault cone whose ray crosses no bone of ``defective``."""
+    """Bool (n,): directions of the vault cone whose ray crosses no bone of ``defective``,
+    in openings of at least :data:`MIN_OPENING_RAYS` rays."""
     directions = sphere_directions() if directions is None else directions
     centre = skull_centre(defective) if centre_mm is None else centre_mm
-    return vault_cone(directions) & ~ray_hits(defective, centre, directions)
+    return openings(vault_cone(directions) & ~ray_hits(defective, centre, directions), directions)
 
 
 def _summary(defect_rays: np.ndarray, covered: np.ndarray, n_rays: int) -> Dict[str, float]:

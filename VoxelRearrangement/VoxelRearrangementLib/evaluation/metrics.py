@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 
 from .._shared.arrays import box, foreground_bounds
 from .._shared.errors import VoxelRearrangementError
-from ..grids.geometry import Mask, index_to_lps, require_same_grid
+from ..grids.geometry import Mask, binary, index_to_lps, require_same_grid
 
 _SIX = ndimage.generate_binary_structure(3, 1)
 #: Strong non-shrinking smoothing that flattens the terraces of an upsampled coarse grid but
@@ -105,6 +105,7 @@ def surface_smoothness(mask: Mask) -> Dict[str, float]:
 
 def evaluate(prediction: Mask, reference: Mask, smoothness: bool = True) -> Dict[str, float]:
     """All metrics of ``prediction`` against ``reference`` (same grid)."""
+    prediction, reference = binary(prediction, "the prediction"), binary(reference, "the reference")
     require_same_grid(prediction.grid, reference.grid, "the prediction", "the reference")
     out = {"dice": dice(prediction.array, reference.array)}
     out.update(surface_distance_metrics(prediction, reference))

@@ -91,6 +91,31 @@ class Mask:
         return float(np.count_nonzero(self.array)) * self.grid.voxel_volume_mm3 / 1000.0
 
 
+def binary(mask: Mask, what: str = "the mask") -> Mask:
+    """``mask`` with a uint8 0/1 array: the same mask when it already is one, booleans and
+    numbers 0/1 converted; a clear error naming ``what`` for any other value, NaN or infinity
+    (a 0/255 labelmap must be thresholded first, e.g. ``array > 0``)."""
+    a = mask.array
+    if a.dtype == np.uint8:
+        top = int(a.max()) if a.size else 0
+        if top <= 1:
+            return mask
+        raise VoxelRearrangementError(
+            f"{what} is not binary: it holds {top} besides 0 and 1 (threshold it, e.g. array > 0)")
+    if a.dtype == bool:
+        return Mask(a.view(np.uint8), mask.ijk_to_lps)
+    if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
+        raise VoxelRearrangementError(f"{what} has voxels of type {a.dtype}, not numbers")
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        raise VoxelRearrangementError(f"{what} holds values that are not finite (NaN or infinite)")
+    other = (a != 0) & (a != 1)
+    if other.any():
+        value = a[other].flat[0]
+        raise VoxelRearrangementError(
+            f"{what} is not binary: it holds {value:g} besides 0 and 1 (threshold it, e.g. array > 0)")
+    return Mask(a.astype(np.uint8), mask.ijk_to_lps)
+
+
 def require_same_grid(a: Grid, b: Grid, what_a: str, what_b: str) -> None:
     """Raise :class:`GridMismatchError` naming both inputs unless ``a`` and ``b`` match."""
     if not a.same_as(b):

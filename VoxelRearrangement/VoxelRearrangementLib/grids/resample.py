@@ -16,7 +16,7 @@ from scipy import ndimage
 from .._shared.arrays import foreground_bounds
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import Mask
-from .geometry import CHALLENGE_COARSE_SHAPE, Grid, axis_aligned_scale, corner_aligned_grid, index_map
+from .geometry import CHALLENGE_COARSE_SHAPE, Grid, axis_aligned_scale, binary, corner_aligned_grid, index_map
 
 #: Voxels kept around the mask when cropping before the spline prefilter: the order-2 spline
 #: coefficients of a zero region decay by a factor 0.17 per voxel away from the mask, so
@@ -36,6 +36,7 @@ def downsample(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> Mas
 def downsample_many(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Mask]:
     """``downsample`` to several shapes at once, sharing the spline prefilter, which runs only
     on the bounding box of the mask (plus a margin): the same voxels as ``zoom``, faster."""
+    mask = binary(mask)
     return [Mask((values > 0.5).astype(np.uint8), matrix)
             for values, matrix in _zoom_values(mask, shapes)]
 
@@ -43,7 +44,7 @@ def downsample_many(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Mask]:
 def downsample_values(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> np.ndarray:
     """The values (float32, about 0..1) that :func:`downsample` thresholds at 0.5: how much of
     each coarse voxel's (order-2 spline) neighbourhood is foreground."""
-    return _zoom_values(mask, [shape])[0][0].astype(np.float32)
+    return _zoom_values(binary(mask), [shape])[0][0].astype(np.float32)
 
 
 def _zoom_values(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -184,6 +185,7 @@ def resample_general(array: np.ndarray, source: Grid, target: Grid, order: int =
 
 def resample_mask(mask: Mask, target: Grid, order: int = 1) -> Mask:
     """``mask`` on the ``target`` grid: nearest (``order=0``) or linear + threshold 0.5."""
+    mask = binary(mask)
     aligned = axis_aligned_scale(mask.grid, target)
     if aligned is not None:
         maps = axis_maps(mask.grid, target)

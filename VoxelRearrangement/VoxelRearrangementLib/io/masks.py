@@ -17,7 +17,7 @@ import numpy as np
 from .._shared.arrays import foreground_bounds
 from .._shared.atomic import atomic_output, check_writable
 from .._shared.errors import VoxelRearrangementError
-from ..grids.geometry import LPS_TO_RAS, Grid, Mask
+from ..grids.geometry import LPS_TO_RAS, Grid, Mask, binary
 
 PathLike = Union[str, os.PathLike]
 
@@ -73,10 +73,16 @@ def read_grid(path: PathLike) -> Grid:
     try:
         if fmt == "nifti":
             import nibabel as nib
+            _check_voxel_size(path)
             img = nib.load(str(path))
+            if len(img.shape) < 3:
+                raise VoxelRearrangementError(f"{path}: a grid must be 3D, this image is {len(img.shape)}D")
             return Grid(img.shape[:3], LPS_TO_RAS @ np.asarray(img.affine, dtype=np.float64))
         import nrrd
         header = nrrd.read_header(str(path))
+        if int(header["dimension"]) < 3:
+            raise VoxelRearrangementError(
+                f"{path}: a grid must be 3D, this image is {int(header['dimension'])}D")
         spatial = _spatial_axes(header, int(header["dimension"]))
         return Grid([int(header["sizes"][a]) for a in spatial], _nrrd_matrix(header, spatial))
     except VoxelRearrangementError:
@@ -98,8 +104,8 @@ def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
     path = Path(path)
     fmt = mask_format(path)
     suffix = ".nii.gz" if path.name.lower().endswith(".gz") else (".nii" if fmt == "nifti" else ".nrrd")
+    array = np.ascontiguousarray(binary(mask, f"the mask to write to {path}").array)
     with atomic_output(path, suffix) as tmp:
-        array = np.ascontiguousarray(mask.array, dtype=np.uint8)
         if fmt == "nifti":
             _write_nifti(tmp, array, mask.ijk_to_lps)
         else:
@@ -158,7 +164,8 @@ def _read_nrrd(path: Path, segment: Optional[str]):
             if len(segs) > 1:
                 names = ", ".join(f"'{s['name'] or s['id']}'" for s in segs)
                 raise VoxelRearrangementError(
-                    f"{path}: holds {len(segs)} segments ({names}); choose one with --segment")
+                    f"{path}: holds {len(segs)} segments ({names}); choose one (--segment on "
+                    "the command line)")
             chosen = segs[0]
         else:
             match = [s for s in segs if segment in (s["id"], s["name"])]
@@ -207,6 +214,7 @@ def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, segment_name: 
 
 def _read_nifti(path: Path):
     import nibabel as nib
+    _check_voxel_size(path)
     img = nib.load(str(path))
     data = np.asanyarray(img.dataobj)
     while data.ndim > 3 and data.shape[-1] == 1:
@@ -214,6 +222,24 @@ def _read_nifti(path: Path):
     if data.ndim != 3:
         raise VoxelRearrangementError(f"{path}: expected a 3D mask, found shape {data.shape}")
     return data, LPS_TO_RAS @ np.asarray(img.affine, dtype=np.float64)
+
+
+def _check_voxel_size(path: Path) -> None:
+    """An error when a NIfTI file's header gives a voxel size of 0 and no sform (read raw,
+    before nibabel, which would silently take 1 mm)."""
+    import gzip
+    import struct
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as f:
+        head = f.read(348)
+    if len(head) == 348:
+        order = "<" if struct.unpack("<i", head[:4])[0] == 348 else ">"
+        pixdim = struct.unpack(order + "8f", head[76:108])[1:4]
+        sform_code = struct.unpack(order + "h", head[254:256])[0]
+        if sform_code == 0 and min(pixdim) <= 0:
+            raise VoxelRearrangementError(
+                f"{path}: the NIfTI header gives a voxel size of {list(pixdim)} mm; a voxel "
+                "size must be positive")
 
 
 def _write_nifti(path: str, array: np.ndarray, matrix: np.ndarray) -> None:
@@ -230,7 +256,12 @@ def _write_nifti(path: str, array: np.ndarray, matrix: np.ndarray) -> None:
 def _binarize(data: np.ndarray, label: Optional[int], path: Path) -> np.ndarray:
     """uint8 0/1 array from a labelmap; ``label`` selects a segment's value when known."""
     if label is not None:
-        return (data == label).astype(np.uint8)
+        out = (data == label).astype(np.uint8)
+        if not out.any():
+            raise VoxelRearrangementError(
+                f"{path}: the segment's label {label} occurs in no voxel (an empty segment, or "
+                "a header that does not match the data)")
+        return out
     if data.dtype == bool:
         return data.astype(np.uint8)
     if not np.issubdtype(data.dtype, np.number):

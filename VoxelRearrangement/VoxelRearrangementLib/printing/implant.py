@@ -26,9 +26,11 @@ from typing import Optional, Tuple
 import numpy as np
 from scipy import ndimage
 
+from .._shared.bounds import check
 from .._shared.errors import VoxelRearrangementError
 from .._shared.progress import CancelCallback, ProgressCallback, Stage
-from ..grids.geometry import Grid, Mask, require_same_grid
+from ..checks import check_implant_size
+from ..grids.geometry import Grid, Mask, binary, require_same_grid
 
 #: Default radius (mm) of the ball used in the opening (tuned on SkullFix 000-059).
 DEFAULT_OPENING_MM = 1.0
@@ -144,10 +146,11 @@ def extract_implant(complete: Mask, defective: Mask, opening_mm: float = DEFAULT
     Raises :class:`VoxelRearrangementError` for masks on different grids and when the implant
     is empty (before or after the clean-up).
     """
-    if min_component_ml < 0:
-        raise VoxelRearrangementError(f"min_component_ml must be >= 0, got {min_component_ml}")
-    if smoothing_mm < 0 or not np.isfinite(smoothing_mm):
-        raise VoxelRearrangementError(f"smoothing_mm must be >= 0, got {smoothing_mm}")
+    opening_mm = check("opening_mm", opening_mm)
+    smoothing_mm = check("smoothing_mm", smoothing_mm)
+    min_component_ml = check("min_component_ml", min_component_ml)
+    complete = binary(complete, "the completed skull")
+    defective = binary(defective, "the defective skull")
     require_same_grid(complete.grid, defective.grid, "the completed skull", "the defective skull")
     stage = Stage(progress, cancel)
     stage.report(0.0, "subtracting the defective skull")
@@ -164,6 +167,7 @@ def extract_implant(complete: Mask, defective: Mask, opening_mm: float = DEFAULT
         raise VoxelRearrangementError(
             "the implant is empty: the completed skull adds nothing to the defective skull "
             "(are the two files swapped, or is the completed skull the defective one?)")
+    check_implant_size(len(flat) * grid.voxel_volume_mm3 / 1000.0)
     ball = ball_structure(grid, opening_mm)
     sparse = _Sparse(wall.shape, np.array(ball.shape) // 2 + 1)
     flat = sparse.flat(np.stack(np.unravel_index(flat, wall.shape), axis=1))

@@ -21,9 +21,10 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .._shared.arrays import foreground_bounds
+from .._shared.bounds import check
 from .._shared.errors import VoxelRearrangementError
 from .._shared.progress import CancelCallback, ProgressCallback, Stage
-from ..grids.geometry import Mask
+from ..grids.geometry import Mask, binary
 
 #: Default smoothing strength (Slicer's default for closed surfaces), in [0, 1].
 DEFAULT_SMOOTHING = 0.5
@@ -101,10 +102,9 @@ def mask_to_mesh(mask: Mask, smoothing: float = DEFAULT_SMOOTHING, decimate: flo
     triangles to remove (quadric decimation, volume preserving); 0 keeps all.
     Several disconnected pieces are all kept (see ``printability.mesh_components``).
     """
-    if not 0.0 <= smoothing <= 1.0:
-        raise VoxelRearrangementError(f"smoothing must be between 0 and 1, got {smoothing}")
-    if not 0.0 <= decimate < 1.0:
-        raise VoxelRearrangementError(f"decimate must be a fraction in [0, 1), got {decimate}")
+    smoothing = check("smoothing", smoothing)
+    decimate = check("decimate", decimate)
+    mask = binary(mask, "the mask")
     stage = Stage(progress, cancel)
     stage.report(0.0, "extracting the surface")
     poly = iso_surface(mask)

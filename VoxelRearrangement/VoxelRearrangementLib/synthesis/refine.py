@@ -17,16 +17,26 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._shared.bounds import check
 from .._shared.errors import VoxelRearrangementError
 from .._shared.progress import CancelCallback, ProgressCallback, Stage
-from ..grids.geometry import Grid, Mask, axis_aligned_scale, corner_aligned_grid, index_map, upsampled_grid
+from ..checks import check_coarse_input
+from ..grids.geometry import (
+    Grid,
+    Mask,
+    axis_aligned_scale,
+    binary,
+    corner_aligned_grid,
+    index_map,
+    upsampled_grid,
+)
 from ..grids.pyramid import PyramidGrids
 from ..grids.resample import resample_mask
 from ..learned.weights import DEFAULT_DEVICE
 from . import baselines
 from .hash import HashPredictor
 from .kdtree import KDTreePredictor
-from .level_step import LevelStep, Section, SourceLevel, sections
+from .level_step import MAX_OFFSET_BINS, LevelStep, Section, SourceLevel, sections
 from .tables import StepTables, default_tables, template_tables
 from .votes import KEEP_TRILINEAR
 
@@ -75,8 +85,9 @@ def check_coarse(coarse: Mask, what: str = "the coarse mask") -> None:
 def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, os.PathLike, str]] = (),
            target_grid: Optional[Grid] = None, *, tables: Optional[StepTables] = None,
            workers: int = 1, hamming_radius: int = 2, hamming_margin: float = 0.2,
-           offset_bins: int = 4,
+           offset_bins: Optional[int] = None,
            cache_dir: Optional[os.PathLike] = None,
+           check_templates: Optional[Callable[[Mask, str], None]] = None,
            weights: Optional[Union[os.PathLike, str]] = None, device: str = DEFAULT_DEVICE,
            progress: Optional[ProgressCallback] = None,
            cancel: Optional[CancelCallback] = None) -> Refinement:
@@ -84,20 +95,28 @@ def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, o
 
     Template methods learn from ``templates`` (high-resolution skull masks or their files, any
     size and spacing; degraded to the coarse mask's shape) or prebuilt ``tables`` (both: pooled);
-    with neither they use the bundled tables of SkullFix 000-059; ``workers`` threads process sections of the volume in parallel
+    with neither they use the bundled tables of SkullFix 000-059; ``offset_bins`` (1-4, default
+    4) is the sub-voxel resolution of tables learned from templates (given with prebuilt tables
+    only, it must be theirs). ``workers`` threads process sections of the volume in parallel
     (bit-identical to one worker); ``hamming_radius`` and ``hamming_margin`` (how far beyond
     1/2 the pooled votes of Hamming neighbours must be to override trilinear; 0.2 was chosen
     on held-out training skulls 054-058) tune the hash fallback. ``learned`` runs the network
     of ``weights`` (default: the bundled one) on ``device`` (auto, cpu, cuda) with ``workers``
-    CPU threads. ``progress(fraction, message)`` and ``cancel()`` are called between stages.
+    CPU threads. ``check_templates(mask, what)`` is called on every template learned (e.g.
+    :func:`~..checks.check_skull`). ``progress(fraction, message)`` and ``cancel()`` are
+    called between stages.
     """
     if method not in METHODS:
         raise VoxelRearrangementError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
+    coarse = binary(coarse, "the coarse mask")
     check_coarse(coarse)
-    if workers < 1:
-        raise VoxelRearrangementError("workers must be at least 1")
+    workers = check("workers", workers)
+    hamming_radius = check("hamming_radius", hamming_radius)
+    hamming_margin = check("hamming_margin", hamming_margin)
+    offset_bins = None if offset_bins is None else check("offset_bins", offset_bins)
     stage = Stage(progress, cancel)
     target = target_grid if target_grid is not None else upsampled_grid(coarse.grid)
+    check_coarse_input(coarse, target=target)
     report = {"method": method, "target_shape": list(target.shape), "workers": workers}
     t0 = time.perf_counter()
     stage.report(0.0, f"refining with {method}")
@@ -107,7 +126,7 @@ def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, o
         array = _learned(coarse, target, weights, device, workers, stage, report)
     else:
         array = _synthesize(coarse, method, templates, target, tables, workers, hamming_radius,
-                            hamming_margin, offset_bins, cache_dir, stage, report)
+                            hamming_margin, offset_bins, cache_dir, check_templates, stage, report)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     stage.report(1.0, "refinement done")
     return Refinement(Mask(array, target.ijk_to_lps), report)
@@ -139,13 +158,14 @@ def _learned(coarse: Mask, target: Grid, weights, device: str, workers: int, sta
 
 def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
                 tables: Optional[StepTables], workers: int, hamming_radius: int,
-                hamming_margin: float, offset_bins: int, cache_dir, stage: Stage, report: dict) -> np.ndarray:
+                hamming_margin: float, offset_bins: int, cache_dir, check_templates,
+                stage: Stage, report: dict) -> np.ndarray:
     aligned = _aligned_target(coarse.grid, target)
     grids = PyramidGrids.make(coarse.grid, aligned)
     report["level_shapes"] = [list(g.shape) for g in grids.levels]
     t = time.perf_counter()
     tables = _tables(templates, tables, offset_bins, cache_dir, coarse.array.shape,
-                     stage.sub(0.0, 0.3))
+                     check_templates, stage.sub(0.0, 0.3))
     report["n_templates"] = tables.n_templates
     report["tables_seconds"] = round(time.perf_counter() - t, 3)
     run = _section_runner(workers)
@@ -168,13 +188,20 @@ def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
 
 
 def _tables(templates: Sequence, tables: Optional[StepTables], offset_bins: int, cache_dir,
-            coarse_shape: Sequence[int], stage: Stage) -> StepTables:
+            coarse_shape: Sequence[int], check_templates, stage: Stage) -> StepTables:
     """The vote tables to use: of ``templates`` (cached), pooled with ``tables`` when both are
     given; the bundled SkullFix 000-059 tables when neither is."""
     if not templates:
-        return tables if tables is not None else default_tables()
-    learned = template_tables(templates, offset_bins if tables is None else tables.offset_bins,
-                              cache_dir, progress=stage.report, coarse_shape=coarse_shape)
+        tables = tables if tables is not None else default_tables()
+        if offset_bins is not None and offset_bins != tables.offset_bins:
+            raise VoxelRearrangementError(
+                f"the vote tables hold {tables.offset_bins} offset bins per axis, not "
+                f"{offset_bins}: --offset-bins only applies to tables learned from --template")
+        return tables
+    bins = tables.offset_bins if tables is not None else (offset_bins or MAX_OFFSET_BINS)
+    learned = template_tables(templates, bins,
+                              cache_dir, progress=stage.report, coarse_shape=coarse_shape,
+                              check=check_templates)
     return learned if tables is None else StepTables.merge([tables, learned])
 
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -119,10 +119,11 @@ def learn_template(template: Mask, offset_bins: int,
 
 def template_tables(templates: Sequence[Union[Mask, os.PathLike, str]], offset_bins: int,
                     cache_dir: Optional[os.PathLike] = None, use_cache: bool = True,
-                    progress=None, coarse_shape: Sequence[int] = CHALLENGE_COARSE_SHAPE
-                    ) -> StepTables:
+                    progress=None, coarse_shape: Sequence[int] = CHALLENGE_COARSE_SHAPE,
+                    check: Optional[Callable[[Mask, str], None]] = None) -> StepTables:
     """Pooled vote tables of ``templates`` (masks, or mask files read only when their tables
-    are not cached yet), each read from or written to the cache."""
+    are not cached yet), each read from or written to the cache. ``check(mask, what)`` is
+    called on every template that is learned (e.g. :func:`~..checks.check_skull`)."""
     if not templates:
         raise VoxelRearrangementError("template synthesis needs at least one template skull")
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -137,6 +138,8 @@ def template_tables(templates: Sequence[Union[Mask, os.PathLike, str]], offset_b
             tables.append(StepTables.load(path))
             continue
         mask = template if isinstance(template, Mask) else read_mask(template)
+        if check is not None:
+            check(mask, f"template {template if not isinstance(template, Mask) else n + 1}")
         table = learn_template(mask, offset_bins, coarse_shape)
         if use_cache:
             try:

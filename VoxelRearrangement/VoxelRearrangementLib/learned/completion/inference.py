@@ -18,7 +18,7 @@ import numpy as np
 from ..._shared.errors import VoxelRearrangementError
 from ..._shared.progress import Stage
 from ..._shared.resources import COMPLETION_WEIGHTS, resource_path
-from ...grids.geometry import Mask
+from ...grids.geometry import Mask, binary
 from ...grids.orientation import Reorientation
 from ...grids.resample import downsample
 from ..weights import COMPLETION_FORMAT, load_weights, resolve_device
@@ -82,6 +82,7 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     reordered and flipped towards left, posterior, superior: :mod:`...grids.orientation`);
     the result is returned on the coarse grid of the input's own axes."""
     stage = Stage(progress, cancel)
+    defective = binary(defective, "the defective skull")
     if not defective.array.any():
         raise VoxelRearrangementError("the defective skull is empty")
     stage.report(0.0, "downsampling to 128 x 128 x 64")
