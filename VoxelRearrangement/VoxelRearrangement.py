@@ -39,7 +39,7 @@ MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
 TORCH_REQUIREMENT = "==2.13.0"
 #: Python packages the Lib needs that Slicer does not bundle (numpy, scipy and vtk it does):
 #: import name -> pip requirement. torch comes from the PyTorch extension (ensureTorch).
-PYTHON_REQUIREMENTS = {"nrrd": "pynrrd>=1.0"}
+PYTHON_REQUIREMENTS = {"nrrd": "pynrrd>=1.0", "numba": "numba>=0.60"}
 POLL_INTERVAL_MS = 100
 #: The pipeline's defaults, shared with the command line.
 DEFAULTS = PipelineOptions()

@@ -8,8 +8,8 @@ from helpers import sheared_matrix, shell
 from VoxelRearrangementLib.grids.geometry import intermediate_grid
 from VoxelRearrangementLib.grids.pyramid import degrade_template
 from VoxelRearrangementLib.grids.resample import downsample
-from VoxelRearrangementLib.synthesis.codes import FULL, codes_at, hamming_ball, mixed_voxels
-from VoxelRearrangementLib.synthesis.hashtable import Int64HashTable
+from VoxelRearrangementLib.synthesis.codes import FULL, hamming_ball, level_codes
+from VoxelRearrangementLib.synthesis.hashtable import CodeHashTable
 from VoxelRearrangementLib.synthesis.refine import refine
 from VoxelRearrangementLib.synthesis.tables import learn_template
 
@@ -17,23 +17,27 @@ from VoxelRearrangementLib.synthesis.tables import learn_template
 def test_code_bit_order():
     vol = np.zeros((5, 5, 5), np.uint8)
     vol[2, 2, 2] = 1
-    assert codes_at(vol, [2], [2], [2])[0] == 1 << 13  # the voxel itself is bit 13
+    assert level_codes(vol)[1][2, 2, 2] == 1 << 13  # the voxel itself is bit 13
     vol[:] = 0
     vol[1, 1, 1] = 1  # offset (-1, -1, -1) of (2, 2, 2): bit 0
     vol[3, 2, 1] = 1  # offset (+1, 0, -1): bit 9*2 + 3*1 + 0 = 21
-    assert codes_at(vol, [2], [2], [2])[0] == (1 << 0) | (1 << 21)
+    assert level_codes(vol)[1][2, 2, 2] == (1 << 0) | (1 << 21)
     # outside the volume counts as 0
-    assert codes_at(np.ones((3, 3, 3), np.uint8), [0], [0], [0])[0] == sum(
+    corner = np.ones((3, 3, 3), np.uint8)
+    assert level_codes(corner)[1][0, 0, 0] == sum(
         1 << (9 * a + 3 * b + c) for a, b, c in product((1, 2), repeat=3))
-    assert codes_at(np.ones((3, 3, 3), np.uint8), [1], [1], [1])[0] == FULL
+    mixed, codes = level_codes(corner)
+    assert not mixed[1, 1, 1] and codes[1, 1, 1] == 0  # FULL: not mixed, no code kept
 
 
-def test_mixed_voxels_are_the_non_uniform_codes():
+def test_mixed_voxels_and_codes_equal_brute_force():
     rng = np.random.default_rng(3)
     vol = (rng.random((9, 8, 7)) > 0.8).astype(np.uint8)
-    idx = np.nonzero(np.ones_like(vol))
-    codes = codes_at(vol, *idx).reshape(vol.shape)
-    assert np.array_equal(mixed_voxels(vol), (codes != 0) & (codes != FULL))
+    mixed, codes = level_codes(vol)
+    for idx in np.ndindex(vol.shape):
+        code = _code(vol, idx)
+        assert mixed[idx] == (code not in (0, FULL))
+        assert codes[idx] == (code if mixed[idx] else 0)
 
 
 def test_hamming_ball_contents():
@@ -47,13 +51,15 @@ def test_hamming_ball_contents():
 
 def test_hash_table_lookup_equals_a_dict():
     rng = np.random.default_rng(5)
-    keys = np.unique(rng.integers(0, 1 << 33, 20000))
-    table = Int64HashTable(keys)
-    queries = np.concatenate([keys, rng.integers(0, 1 << 33, 5000)])
+    keys = np.unique(rng.integers(0, 1 << 27, 20000))
+    table = CodeHashTable(keys)
+    queries = np.concatenate([keys, rng.integers(0, 1 << 27, 5000)])
     expected = {int(k): n for n, k in enumerate(keys)}
     assert table.lookup(queries).tolist() == [expected.get(int(q), -1) for q in queries]
     with pytest.raises(ValueError):
-        Int64HashTable(np.array([3, 3]))
+        CodeHashTable(np.array([3, 3]))
+    with pytest.raises(ValueError):
+        CodeHashTable(np.array([1 << 33]))
 
 
 # --- brute-force reference of hash synthesis ---------------------------------------------

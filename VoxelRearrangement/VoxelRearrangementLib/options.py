@@ -56,6 +56,9 @@ class PipelineOptions:
     smoothing: float = _option(DEFAULT_SMOOTHING, "--smoothing",
                                "mesh smoothing 0..1 (0: raw marching cubes)", bound="smoothing")
     render: bool = _option(True, "--no-render", "skip render.png", action="store_false")
+    compress: bool = _option(True, "--no-compress",
+                             "write masks as raw NRRD (faster, 5-10x larger: temporary files)",
+                             action="store_false")
     reference_grid: Optional[str] = _option(
         None, "--reference-grid", "refine mode: image or mask whose grid is the target "
         "(default: 4x the coarse grid on every axis)")

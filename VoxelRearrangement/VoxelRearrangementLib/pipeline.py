@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Union
@@ -55,6 +56,8 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
     names = protocol.run_outputs(options.mode, options.render)
     _check_outputs(source, options, out, names)
     stage = Stage(progress, cancel)
+    if options.mode == "complete" or options.method == "learned":
+        _import_torch_meanwhile()
     what = "defective skull" if options.mode == "complete" else "coarse skull"
     skull, source_name = _read(source, segment, stage, what)
     check_skull(skull, f"the {what}" + (f" {source_name}" if source_name else ""))
@@ -69,6 +72,15 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
         _publish(staging, out, names)
     stage.report(1.0, "done")
     return report
+
+
+def _import_torch_meanwhile() -> None:
+    """Start importing PyTorch (about a second) in a thread, beside the reading and the
+    downsampling that come before the network needs it."""
+    import importlib.util
+    import threading
+    if importlib.util.find_spec("torch") is not None:
+        threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
 
 
 def _check_outputs(source, options: PipelineOptions, out: Path, names) -> None:
@@ -174,26 +186,29 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
                               progress=stage.sub(0.6, 0.7).report)
     times["implant_s"] = time.perf_counter() - t
 
-    stage.sub(0.7, 0.75).report(0.0, "writing masks")
-    write_mask(staging / protocol.COMPLETED, completed)
-    write_mask(staging / protocol.COMPLETED_COARSE, result.mask)
-    write_probability(staging / protocol.PROBABILITY, result.probability, result.mask.ijk_to_lps)
-    write_mask(staging / protocol.IMPLANT, implant)
-
     t = time.perf_counter()
-    skull_print = _meshed(completed, staging / protocol.SKULL_STL, options.smoothing,
-                          stage.sub(0.75, 0.85))
-    implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
-                            stage.sub(0.85, 0.9), thickness=True)
-    times["meshing_s"] = time.perf_counter() - t
-
-    stage.report(0.92, "checking the defect coverage")
-    coverage = defect_coverage(defective, implant)
-    if options.render:
-        from .printing.render import render_png
-        stage.report(0.95, "rendering")
-        render_png(staging / protocol.RENDER, defective, implant,
-                   title="skull (grey) and implant (orange)")
+    with ThreadPoolExecutor(max_workers=1) as writer:  # files are written beside the meshing
+        compress = options.compress
+        done = [writer.submit(write_mask, staging / protocol.COMPLETED, completed, compress=compress),
+                writer.submit(write_mask, staging / protocol.COMPLETED_COARSE, result.mask,
+                              compress=compress),
+                writer.submit(write_probability, staging / protocol.PROBABILITY,
+                              result.probability, result.mask.ijk_to_lps, compress),
+                writer.submit(write_mask, staging / protocol.IMPLANT, implant, compress=compress)]
+        if options.render:
+            from .printing.render import render_png
+            done.append(writer.submit(render_png, staging / protocol.RENDER, defective, implant,
+                                      title="skull (grey) and implant (orange)"))
+        skull_print = _meshed(completed, staging / protocol.SKULL_STL, options.smoothing,
+                              stage.sub(0.7, 0.85))
+        implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
+                                stage.sub(0.85, 0.9), thickness=True)
+        stage.report(0.92, "checking the defect coverage")
+        coverage = defect_coverage(defective, implant)
+        stage.report(0.95, "writing the masks")
+        for future in done:
+            future.result()
+    times["meshing_and_writing_s"] = time.perf_counter() - t
     return {
         "mode": "complete", "input": source_name, "input_shape": list(defective.array.shape),
         "method": options.method, "device": options.device,
@@ -216,7 +231,7 @@ def _refine(coarse: Mask, source_name: Optional[str], options: PipelineOptions,
     times["refinement_s"] = time.perf_counter() - t
     skull = refinement.mask
     stage.report(0.8, "writing the refined skull")
-    write_mask(staging / protocol.REFINED, skull)
+    write_mask(staging / protocol.REFINED, skull, compress=options.compress)
 
     t = time.perf_counter()
     skull_print = _meshed(skull, staging / protocol.SKULL_STL, options.smoothing,

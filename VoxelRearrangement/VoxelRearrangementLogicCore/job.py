@@ -203,8 +203,10 @@ class PipelineJob:
         if self._reference is not None:
             reference = str(write_mask(folder / "in" / "reference.nrrd", self._reference))
         input_path = write_mask(folder / "in" / "input.nrrd", self._input, compress=False)
-        # no render: render.png is not read back, and it needs matplotlib, which Slicer lacks
-        options = self.options.replace(templates=templates, reference_grid=reference, render=False)
+        # no render: render.png is not read back, and it needs matplotlib, which Slicer lacks;
+        # raw masks: they are read back at once from this temporary folder
+        options = self.options.replace(templates=templates, reference_grid=reference, render=False,
+                                       compress=False)
         label = ("completing the skull and designing the implant" if options.mode == "complete"
                  else "refining the skull")
         return WorkerStep(run_argv(str(input_path), str(folder / "out"), options), label)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 import numpy as np
+from numba import njit
 
 from .._shared.errors import VoxelRearrangementError
 from ..printing.meshing import Mesh, mesh_to_polydata
@@ -57,12 +58,29 @@ def staircase_index(mesh: Mesh, tolerance_deg: float = 1.0,
     transpose of the IJK-to-LPS matrix ``M``), so sheared grids are handled exactly."""
     m = mesh.grid_matrix if grid_matrix is None else grid_matrix
     lin = np.eye(3) if m is None else np.asarray(m, dtype=np.float64)[:3, :3]
-    normals = mesh.face_normals()
-    areas = 0.5 * np.linalg.norm(normals, axis=1)
-    n_idx = normals @ lin
-    n_idx /= np.maximum(np.linalg.norm(n_idx, axis=1, keepdims=True), 1e-300)
-    aligned = np.abs(n_idx).max(axis=1) > np.cos(np.deg2rad(tolerance_deg))
-    return float(areas[aligned].sum() / max(areas.sum(), 1e-300))
+    aligned, total = _staircase_area(mesh.vertices, mesh.faces, np.ascontiguousarray(lin),
+                                     float(np.cos(np.deg2rad(tolerance_deg))))
+    return float(aligned / max(total, 1e-300))
+
+
+@njit(cache=True, nogil=True)
+def _staircase_area(vertices, faces, lin, cos_tolerance):
+    """(area whose index-space normal is within the tolerance of an axis, total area), mm^2."""
+    aligned = 0.0
+    total = 0.0
+    for f in range(faces.shape[0]):
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        u = vertices[b] - vertices[a]
+        v = vertices[c] - vertices[a]
+        n = np.array([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2],
+                      u[0] * v[1] - u[1] * v[0]])
+        area = 0.5 * np.sqrt((n * n).sum())
+        total += area
+        m = n @ lin
+        length = np.sqrt((m * m).sum())
+        if length > 0 and np.abs(m).max() / length > cos_tolerance:
+            aligned += area
+    return aligned, total
 
 
 def fidelity_report(mesh: Mesh, reference: Mesh, max_points: int = DEFAULT_POINTS,

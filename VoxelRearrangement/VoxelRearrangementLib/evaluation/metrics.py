@@ -21,14 +21,13 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 import numpy as np
-from scipy import ndimage
+from numba import njit
 from scipy.spatial import cKDTree
 
 from .._shared.arrays import box, foreground_bounds
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import Mask, binary, index_to_lps, require_same_grid
 
-_SIX = ndimage.generate_binary_structure(3, 1)
 #: Strong non-shrinking smoothing that flattens the terraces of an upsampled coarse grid but
 #: keeps the skull's shape (windowed sinc): the roughness is the vertices' RMS displacement.
 ROUGHNESS_ITERATIONS = 60
@@ -44,22 +43,45 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def surface_voxels(array: np.ndarray) -> np.ndarray:
-    """Boolean volume of the voxels of ``array`` that have a 6-neighbour outside it."""
-    a = array.astype(bool, copy=False)
-    return a & ~ndimage.binary_erosion(a, structure=_SIX, border_value=0)
+    """Boolean volume of the voxels of ``array`` that have a 6-neighbour outside it (or the
+    volume's border)."""
+    return _surface(np.ascontiguousarray(array).view(np.uint8) if array.dtype == bool
+                    else np.ascontiguousarray(array, dtype=np.uint8)).view(bool)
+
+
+@njit(cache=True, nogil=True)
+def _surface(a):
+    n0, n1, n2 = a.shape
+    out = np.zeros_like(a)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if a[i, j, k] and (i == 0 or j == 0 or k == 0 or i == n0 - 1 or j == n1 - 1
+                                   or k == n2 - 1 or not a[i - 1, j, k] or not a[i + 1, j, k]
+                                   or not a[i, j - 1, k] or not a[i, j + 1, k]
+                                   or not a[i, j, k - 1] or not a[i, j, k + 1]):
+                    out[i, j, k] = 1
+    return out
+
+
+def _cropped(a: Mask, b: Mask) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C-ordered crops of both masks to the bounding box of their union (plus one voxel), and
+    the box's first index: every metric reads only there."""
+    bounds = [foreground_bounds(m.array) for m in (a, b)]
+    if any(x is None for x in bounds):
+        raise VoxelRearrangementError("surface distances need two non-empty masks")
+    lo = np.minimum(bounds[0][0], bounds[1][0])
+    hi = np.maximum(bounds[0][1], bounds[1][1])
+    region = box(lo, hi, margin=(1, 1, 1), shape=a.array.shape)
+    return (np.ascontiguousarray(a.array[region]), np.ascontiguousarray(b.array[region]),
+            np.array([s.start for s in region]))
 
 
 def directed_surface_distances(a: Mask, b: Mask) -> Tuple[np.ndarray, np.ndarray]:
     """Distances (mm) from each surface voxel of ``a`` to the surface of ``b`` and back."""
     require_same_grid(a.grid, b.grid, "the prediction", "the reference")
-    if not a.array.any() or not b.array.any():
-        raise VoxelRearrangementError("surface distances need two non-empty masks")
-    union = np.logical_or(a.array, b.array)
-    region = box(*foreground_bounds(union), margin=(1, 1, 1), shape=union.shape)
-    del union
-    offset = np.array([s.start for s in region])
-    sa = surface_voxels(a.array[region])
-    sb = surface_voxels(b.array[region])
+    ca, cb, offset = _cropped(a, b)
+    sa, sb = surface_voxels(ca), surface_voxels(cb)
     return (_distances_to(sa, sb, offset, a.ijk_to_lps),
             _distances_to(sb, sa, offset, a.ijk_to_lps))
 
@@ -67,13 +89,13 @@ def directed_surface_distances(a: Mask, b: Mask) -> Tuple[np.ndarray, np.ndarray
 def _distances_to(src: np.ndarray, dst: np.ndarray, offset: np.ndarray,
                   matrix: np.ndarray) -> np.ndarray:
     """Distance (mm) from every voxel of ``src`` to the nearest voxel of ``dst``."""
-    shared = src & dst  # coinciding surface voxels are at distance 0
     out = np.zeros(int(np.count_nonzero(src)), dtype=np.float64)
-    only = (src & ~dst)[src]
+    only = (src & ~dst)  # coinciding surface voxels are at distance 0
     if only.any():
-        tree = cKDTree(index_to_lps(matrix, np.argwhere(dst) + offset))
-        pts = index_to_lps(matrix, np.argwhere(src & ~shared) + offset)
-        out[only] = tree.query(pts, workers=-1)[0]
+        tree = cKDTree(index_to_lps(matrix, np.argwhere(dst) + offset), balanced_tree=False,
+                       compact_nodes=False)
+        out[only[src]] = tree.query(index_to_lps(matrix, np.argwhere(only) + offset),
+                                    workers=-1)[0]
     return out
 
 
@@ -107,8 +129,18 @@ def evaluate(prediction: Mask, reference: Mask, smoothness: bool = True) -> Dict
     """All metrics of ``prediction`` against ``reference`` (same grid)."""
     prediction, reference = binary(prediction, "the prediction"), binary(reference, "the reference")
     require_same_grid(prediction.grid, reference.grid, "the prediction", "the reference")
-    out = {"dice": dice(prediction.array, reference.array)}
-    out.update(surface_distance_metrics(prediction, reference))
-    if smoothness:
-        out.update(surface_smoothness(prediction))
+    smooth = None
+    if smoothness:  # the mesh smoothing (VTK, GIL released) runs beside the distances
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(max_workers=1)
+        smooth = pool.submit(surface_smoothness, prediction)
+    try:
+        cp, cr, _ = _cropped(prediction, reference)
+        out = {"dice": dice(cp, cr)}
+        out.update(surface_distance_metrics(prediction, reference))
+    finally:
+        if smooth is not None:
+            pool.shutdown(wait=True)
+    if smooth is not None:
+        out.update(smooth.result())
     return out

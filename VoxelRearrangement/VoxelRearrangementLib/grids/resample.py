@@ -61,8 +61,8 @@ def _zoom_values(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Tuple[np.n
     lo = np.maximum(bounds[0] - _SPLINE_MARGIN, 0)
     hi = np.minimum(bounds[1] + _SPLINE_MARGIN, n_in)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-    coefficients = ndimage.spline_filter(mask.array[box].astype(np.float64), order=2,
-                                         output=np.float64, mode="constant")
+    coefficients = ndimage.spline_filter(mask.array[box], order=2, output=np.float64,
+                                         mode="constant")  # the same as from a float64 copy
     out = []
     for s, matrix in zip(shapes, matrices):
         scale = (n_in - 1) / (np.array(s) - 1.0)  # input index per output index (zoom's rule)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Optional, Tuple, Union
 
 import numpy as np
+from numba import njit
 
-from .._shared.arrays import foreground_bounds
+from .._shared.arrays import foreground_bounds, fortran_order
 from .._shared.atomic import atomic_output, check_writable
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import LPS_TO_RAS, Grid, Mask, binary
@@ -64,7 +65,7 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
         raise
     except Exception as exc:  # corrupt or unreadable files: name the file and the reason
         raise VoxelRearrangementError(f"{path}: cannot read it as {fmt} ({exc})") from exc
-    return Mask(_binarize(data, label, path), matrix)
+    return Mask(np.ascontiguousarray(_binarize(data, label, path)), matrix)
 
 
 def read_grid(path: PathLike) -> Grid:
@@ -104,7 +105,7 @@ def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
     path = Path(path)
     fmt = mask_format(path)
     suffix = ".nii.gz" if path.name.lower().endswith(".gz") else (".nii" if fmt == "nifti" else ".nrrd")
-    array = np.ascontiguousarray(binary(mask, f"the mask to write to {path}").array)
+    array = fortran_order(binary(mask, f"the mask to write to {path}").array)
     with atomic_output(path, suffix) as tmp:
         if fmt == "nifti":
             _write_nifti(tmp, array, mask.ijk_to_lps)
@@ -264,8 +265,12 @@ def _binarize(data: np.ndarray, label: Optional[int], path: Path) -> np.ndarray:
         return out
     if data.dtype == bool:
         return data.astype(np.uint8)
-    if not np.issubdtype(data.dtype, np.number):
+    if not np.issubdtype(data.dtype, np.number) or np.issubdtype(data.dtype, np.complexfloating):
         raise VoxelRearrangementError(f"{path}: voxel type {data.dtype} is not numeric")
+    if np.issubdtype(data.dtype, np.integer) and data.size:
+        low, high = _min_max(data.reshape(-1, order="A"))
+        if low >= 0 and high <= 1:  # already 0/1 (the usual case): one pass, one copy
+            return data.astype(np.uint8)
     nonzero = data != 0
     values = data[nonzero]
     if values.size:
@@ -278,10 +283,24 @@ def _binarize(data: np.ndarray, label: Optional[int], path: Path) -> np.ndarray:
     return nonzero.astype(np.uint8)
 
 
+@njit(cache=True, nogil=True)
+def _min_max(flat):
+    low = flat[0]
+    high = flat[0]
+    for v in flat:
+        if v < low:
+            low = v
+        elif v > high:
+            high = v
+    return low, high
+
+
 # --- probabilities --------------------------------------------------------------------------
 
-def write_probability(path: PathLike, probability: np.ndarray, ijk_to_lps: np.ndarray) -> Path:
-    """Write a float32 probability map (axes i, j, k) as NRRD with its LPS geometry, atomically."""
+def write_probability(path: PathLike, probability: np.ndarray, ijk_to_lps: np.ndarray,
+                      compress: bool = True) -> Path:
+    """Write a float32 probability map (axes i, j, k) as NRRD with its LPS geometry, atomically
+    (gzip, or raw with ``compress=False``)."""
     import nrrd
 
     path = Path(path)
@@ -291,6 +310,7 @@ def write_probability(path: PathLike, probability: np.ndarray, ijk_to_lps: np.nd
         nrrd.write(tmp, np.ascontiguousarray(probability, dtype=np.float32),
                    {"space": "left-posterior-superior", "kinds": ["domain"] * 3,
                     "space directions": ijk_to_lps[:3, :3].T.copy(),
-                    "space origin": ijk_to_lps[:3, 3].copy(), "encoding": "gzip"},
+                    "space origin": ijk_to_lps[:3, 3].copy(),
+                    "encoding": "gzip" if compress else "raw"},
                    compression_level=1)
     return path

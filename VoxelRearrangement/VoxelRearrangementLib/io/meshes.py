@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
+from numba import njit
 
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import LPS_TO_RAS
@@ -46,25 +47,53 @@ def write_mesh(path: PathLike, mesh: Mesh, space: str = "LPS") -> Path:
     with atomic_output(path, "." + fmt) as tmp:
         if fmt == "obj":
             _write_obj(tmp, vertices, mesh.faces, space)
+        elif fmt == "ply":
+            _write_ply(tmp, Mesh(vertices, mesh.faces), space)
         else:
-            _write_vtk(tmp, fmt, Mesh(vertices, mesh.faces), space)
+            _write_stl(tmp, Mesh(vertices, mesh.faces), space)
     return path
 
 
-def _write_vtk(path: str, fmt: str, mesh: Mesh, space: str) -> None:
-    if fmt == "stl":
-        from vtkmodules.vtkIOGeometry import vtkSTLWriter
-        writer = vtkSTLWriter()
-        writer.SetHeader(f"VoxelRearrangement output. SPACE={space}")
-    else:
-        from vtkmodules.vtkIOPLY import vtkPLYWriter
-        writer = vtkPLYWriter()
-        writer.AddComment(f"SPACE={space}")
+def _write_stl(path: str, mesh: Mesh, space: str) -> None:
+    """Binary STL: an 80-byte header (``SPACE=...``, as Slicer writes it), the triangle
+    count and one 50-byte record per triangle: unit normal and corners (float32), then an
+    empty attribute word."""
+    records = np.zeros((mesh.triangle_count, 25), dtype=np.uint16)  # 25 words = 50 bytes
+    records[:, :24] = _stl_values(mesh.vertices, mesh.faces).view(np.uint16)
+    header = f"VoxelRearrangement output. SPACE={space}".encode().ljust(80, b" ")
+    with open(path, "wb") as f:
+        f.write(header)
+        f.write(np.uint32(mesh.triangle_count).tobytes())
+        records.tofile(f)
+
+
+@njit(cache=True, nogil=True)
+def _stl_values(vertices, faces):
+    """(faces, 12) float32: unit normal (zero for a degenerate face), then the three corners."""
+    out = np.zeros((faces.shape[0], 12), dtype=np.float32)
+    for f in range(faces.shape[0]):
+        a, b, c = vertices[faces[f, 0]], vertices[faces[f, 1]], vertices[faces[f, 2]]
+        u0, u1, u2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+        v0, v1, v2 = c[0] - a[0], c[1] - a[1], c[2] - a[2]
+        n0, n1, n2 = u1 * v2 - u2 * v1, u2 * v0 - u0 * v2, u0 * v1 - u1 * v0
+        length = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+        if length > 0:
+            out[f, 0], out[f, 1], out[f, 2] = n0 / length, n1 / length, n2 / length
+        for corner in range(3):
+            for axis in range(3):
+                out[f, 3 + 3 * corner + axis] = vertices[faces[f, corner], axis]
+    return out
+
+
+def _write_ply(path: str, mesh: Mesh, space: str) -> None:
+    from vtkmodules.vtkIOPLY import vtkPLYWriter
+    writer = vtkPLYWriter()
+    writer.AddComment(f"SPACE={space}")
     writer.SetFileTypeToBinary()
     writer.SetInputData(mesh_to_polydata(mesh))
     writer.SetFileName(path)
     if not writer.Write():
-        raise VoxelRearrangementError(f"{path}: writing the {fmt.upper()} file failed")
+        raise VoxelRearrangementError(f"{path}: writing the PLY file failed")
 
 
 def _write_obj(path: str, vertices: np.ndarray, faces: np.ndarray, space: str) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 import numpy as np
+from numba import njit
 from scipy import ndimage
 
 from .._shared.bounds import check
@@ -160,9 +161,7 @@ def extract_implant(complete: Mask, defective: Mask, opening_mm: float = DEFAULT
     wall = np.transpose(defective.array, perm)
     m = np.array(defective.ijk_to_lps, dtype=np.float64)
     grid = Grid(wall.shape, np.column_stack([m[:, list(perm)], m[:, 3]]))
-    raw = np.not_equal(np.transpose(complete.array, perm), 0) & np.equal(wall, 0)
-    flat = np.flatnonzero(raw)
-    del raw
+    flat = _added_voxels(np.transpose(complete.array, perm), wall)
     if len(flat) == 0:
         raise VoxelRearrangementError(
             "the implant is empty: the completed skull adds nothing to the defective skull "
@@ -205,6 +204,27 @@ def extract_implant(complete: Mask, defective: Mask, opening_mm: float = DEFAULT
     out[box] = part
     stage.report(1.0, "implant extracted")
     return Mask(np.transpose(out, perm), m)
+
+
+@njit(cache=True, nogil=True)
+def _added_voxels(complete, wall):
+    """Flat C-order indices (int64) of the voxels set in ``complete`` and not in ``wall``."""
+    n0, n1, n2 = complete.shape
+    count = 0
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if complete[i, j, k] and not wall[i, j, k]:
+                    count += 1
+    out = np.empty(count, dtype=np.int64)
+    n = 0
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if complete[i, j, k] and not wall[i, j, k]:
+                    out[n] = (i * n1 + j) * n2 + k
+                    n += 1
+    return out
 
 
 def _smooth(part: np.ndarray, wall: np.ndarray, spacing: np.ndarray, sigma_mm: float) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 import numpy as np
+from numba import njit
 
 from .meshing import Mesh
 
@@ -22,18 +23,44 @@ DEGENERATE_AREA_MM2 = 1e-10
 def edge_topology(mesh: Mesh) -> Dict[str, int]:
     """Counts of ``edges``, ``boundary_edges`` (used by one face), ``non_manifold_edges``
     (three or more faces) and ``misoriented_edges`` (two faces traversing it the same way)."""
-    f = mesh.faces
-    n = np.int64(max(len(mesh.vertices), 1))
-    directed = np.concatenate([f[:, 0] * n + f[:, 1], f[:, 1] * n + f[:, 2], f[:, 2] * n + f[:, 0]])
-    a, b = np.divmod(directed, n)
-    undirected = np.minimum(a, b) * n + np.maximum(a, b)
-    del a, b
-    _, uses = np.unique(undirected, return_counts=True)
-    del undirected
-    _, same_way = np.unique(directed, return_counts=True)
-    return {"edges": int(len(uses)), "boundary_edges": int(np.count_nonzero(uses == 1)),
-            "non_manifold_edges": int(np.count_nonzero(uses > 2)),
-            "misoriented_edges": int(np.count_nonzero(same_way > 1))}
+    # one sort: undirected edge, then its direction; runs of one edge, runs of one direction
+    keys = np.sort(_edge_keys(mesh.faces, np.int64(max(len(mesh.vertices), 1))))
+    return dict(zip(("edges", "boundary_edges", "non_manifold_edges", "misoriented_edges"),
+                    (int(c) for c in _edge_counts(keys))))
+
+
+@njit(cache=True, nogil=True)
+def _edge_keys(faces, n):
+    """``undirected edge * 2 + direction`` of the three edges of every face (int64)."""
+    out = np.empty(3 * faces.shape[0], dtype=np.int64)
+    for f in range(faces.shape[0]):
+        for e in range(3):
+            a, b = faces[f, e], faces[f, (e + 1) % 3]
+            out[3 * f + e] = (min(a, b) * n + max(a, b)) * 2 + (1 if a > b else 0)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _edge_counts(keys):
+    """(edges, used once, used three or more times, traversed twice the same way) of sorted
+    keys ``undirected edge * 2 + direction``."""
+    edges = once = many = same = 0
+    i = 0
+    while i < keys.size:
+        j = i
+        while j < keys.size and keys[j] // 2 == keys[i] // 2:
+            j += 1
+        uses = j - i
+        edges += 1
+        if uses == 1:
+            once += 1
+        elif uses > 2:
+            many += 1
+        for m in range(i + 1, j):  # each directed edge used more than once counts once
+            if keys[m] == keys[m - 1] and (m == i + 1 or keys[m - 1] != keys[m - 2]):
+                same += 1
+        i = j
+    return edges, once, many, same
 
 
 def _watertight(topology: Dict[str, int], triangles: int) -> bool:
@@ -47,20 +74,41 @@ def is_watertight(mesh: Mesh) -> bool:
 
 
 def mesh_components(mesh: Mesh) -> Tuple[int, np.ndarray]:
-    """``(count, label of every face)``: pieces connected through shared vertices."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    """``(count, label of every face)``: pieces connected through shared vertices (labels
+    0..count-1, in the order of each piece's first face)."""
     if len(mesh.faces) == 0:
         return 0, np.zeros(0, dtype=np.int64)
-    f = mesh.faces
-    n = len(mesh.vertices)
-    graph = coo_matrix((np.ones(2 * len(f), dtype=np.int8),
-                        (np.concatenate([f[:, 0], f[:, 1]]), np.concatenate([f[:, 1], f[:, 2]]))),
-                       shape=(n, n))
-    count, vertex_label = connected_components(graph, directed=False)
-    # isolated vertices (used by no face) form components of their own: renumber by faces
-    used, face_label = np.unique(vertex_label[f[:, 0]], return_inverse=True)
-    return int(len(used)), face_label.astype(np.int64)
+    count, labels = _face_components(mesh.faces, len(mesh.vertices))
+    return int(count), labels
+
+
+@njit(cache=True, nogil=True)
+def _face_components(faces, n_vertices):
+    """Union-find over the vertices of each face; a label per face."""
+    parent = np.arange(n_vertices)
+
+    def root(v):
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for f in range(faces.shape[0]):
+        a = root(faces[f, 0])
+        for c in range(1, 3):
+            b = root(faces[f, c])
+            if a != b:
+                parent[b] = a
+    label_of_root = np.full(n_vertices, -1, dtype=np.int64)
+    labels = np.empty(faces.shape[0], dtype=np.int64)
+    count = 0
+    for f in range(faces.shape[0]):
+        r = root(faces[f, 0])
+        if label_of_root[r] < 0:
+            label_of_root[r] = count
+            count += 1
+        labels[f] = label_of_root[r]
+    return count, labels
 
 
 def wall_thickness(mesh: Mesh, max_rays: int = 20000, seed: int = 0) -> Dict[str, float]:

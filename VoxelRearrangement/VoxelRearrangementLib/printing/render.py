@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+from numba import njit
 
 from ..grids.geometry import Mask
 
@@ -32,10 +33,8 @@ def _view(label: np.ndarray, matrix: np.ndarray, look: np.ndarray, up: np.ndarra
         arr = arr[::-1]
     if dirs[:, row] @ up > 0:  # up at the top: high index first
         arr = arr[:, ::-1]
-    hit = arr > 0
-    seen = hit.any(axis=0)
-    depth = np.argmax(hit, axis=0)
-    lab = np.take_along_axis(arr, depth[None], axis=0)[0]
+    depth, lab = _first_hit(arr)
+    seen = lab > 0
     d = depth.astype(np.float32) * spacing[axis]
     gy, gx = np.gradient(d, spacing[row], spacing[col])
     shade = 1.0 / np.sqrt(1.0 + gx ** 2 + gy ** 2)
@@ -45,6 +44,23 @@ def _view(label: np.ndarray, matrix: np.ndarray, look: np.ndarray, up: np.ndarra
         sel = seen & (lab == value)
         rgb[sel] = np.asarray(colour, dtype=np.float32) * shade[sel, None]
     return rgb, float(spacing[row] / spacing[col])
+
+
+@njit(cache=True, nogil=True)
+def _first_hit(arr):
+    """Per column of ``arr`` (along axis 0): the index of the first non-zero voxel (0 when
+    none) and its value (0 when none)."""
+    n, rows, cols = arr.shape
+    depth = np.zeros((rows, cols), dtype=np.int64)
+    label = np.zeros((rows, cols), dtype=arr.dtype)
+    for r in range(rows):
+        for c in range(cols):
+            for i in range(n):
+                if arr[i, r, c] > 0:
+                    depth[r, c] = i
+                    label[r, c] = arr[i, r, c]
+                    break
+    return depth, label
 
 
 def render_png(path: Path, skull: Mask, implant: Optional[Mask] = None,

@@ -14,31 +14,15 @@ import numpy as np
 
 N_BITS = 27
 FULL = (1 << N_BITS) - 1
-OFFSETS = np.array([(di, dj, dk) for di in (-1, 0, 1) for dj in (-1, 0, 1) for dk in (-1, 0, 1)],
-                   dtype=np.intp)
 
 
-def codes_at(binary: np.ndarray, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """27-bit codes (int64) of the voxels ``(i, j, k)`` of a 0/1 volume (axes i, j, k)."""
-    padded = np.pad(binary.astype(np.uint8, copy=False), 1)
-    strides = np.array([padded.shape[1] * padded.shape[2], padded.shape[2], 1], dtype=np.intp)
-    flat = padded.ravel()
-    centre = (np.asarray(i, np.intp) + 1) * strides[0] + (np.asarray(j, np.intp) + 1) * strides[1] \
-        + (np.asarray(k, np.intp) + 1)
-    code = np.zeros(centre.shape, dtype=np.int64)
-    for b, off in enumerate(OFFSETS):
-        code |= flat[centre + int(off @ strides)].astype(np.int64) << b
-    return code
-
-
-def mixed_voxels(binary: np.ndarray) -> np.ndarray:
-    """Boolean volume: True where the 3 x 3 x 3 neighbourhood (zero outside) is not uniform,
-    i.e. the code is neither 0 nor ``FULL`` — the voxels within one voxel of a surface."""
-    from scipy import ndimage
-    b = binary.astype(bool, copy=False)
-    grown = ndimage.binary_dilation(b, structure=np.ones((3, 3, 3), bool))
-    shrunk = ndimage.binary_erosion(b, structure=np.ones((3, 3, 3), bool), border_value=0)
-    return grown & ~shrunk
+def level_codes(binary: np.ndarray):
+    """``(mixed, codes)`` of a 0/1 volume: bool where the 3 x 3 x 3 neighbourhood (zero
+    outside) is not uniform (the voxels within one voxel of a surface), and there its code
+    (int32; 0 elsewhere). Compiled: :func:`.kernels.level_codes`."""
+    from . import kernels
+    mixed, codes = kernels.level_codes(np.ascontiguousarray(binary, dtype=np.uint8))
+    return mixed.view(bool), codes
 
 
 def hamming_ball(radius: int) -> List[np.ndarray]:

@@ -1,15 +1,17 @@
-"""A vectorised open-addressing hash table from non-negative int64 keys to row numbers.
+"""An open-addressing hash table from 27-bit neighbourhood codes to row numbers.
 
-Keys are placed by multiplicative hashing with linear probing, all keys of a probe round at
-once, so building and looking up are numpy operations over whole arrays (no per-key Python
-loop) and cost O(1) expected per key at the load factor used (at most 1/2).
+Codes are placed by multiplicative hashing with linear probing at a load factor of at most
+1/2, so a lookup costs O(1) expected probes; building and looking up run as compiled loops
+(:mod:`.kernels`), which also release the GIL for parallel sections.
 """
 from __future__ import annotations
 
 import numpy as np
 
-_EMPTY = np.int64(-1)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+from . import kernels
+
+#: Codes are below 2 ** 31 (27 bits in practice): slots are int32.
+_MAX_KEY = np.iinfo(np.int32).max
 
 
 def _distinct(keys: np.ndarray) -> bool:
@@ -19,53 +21,28 @@ def _distinct(keys: np.ndarray) -> bool:
     return np.unique(keys).size == keys.size
 
 
-class Int64HashTable:
-    """Maps each of ``keys`` (unique, >= 0) to its position in ``keys``; -1 when absent."""
+class CodeHashTable:
+    """Maps each of ``keys`` (unique, 0 <= key < 2 ** 31) to its position in ``keys``; -1 when
+    absent. ``slot_keys``/``slot_rows`` (int32) and ``bits`` are the table itself (they can be
+    stored and given back to :meth:`from_slots`)."""
 
     def __init__(self, keys: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.int64)
-        if keys.size and (keys.min() < 0 or not _distinct(keys)):
-            raise ValueError("hash table keys must be unique and non-negative")
-        self._bits = max(4, int(np.ceil(np.log2(max(2 * keys.size, 1)))))
-        self._mask = np.int64((1 << self._bits) - 1)
-        self._keys = np.full(1 << self._bits, _EMPTY, dtype=np.int64)
-        self._rows = np.full(1 << self._bits, -1, dtype=np.int64)
-        pending = np.arange(keys.size, dtype=np.int64)
-        slot = self._home(keys)
-        self.max_probes = 0
-        while pending.size:
-            self.max_probes += 1
-            s = slot[pending]
-            free = self._keys[s] == _EMPTY
-            free_slots, first = np.unique(s[free], return_index=True)
-            winners = pending[free][first]
-            self._keys[free_slots] = keys[winners]
-            self._rows[free_slots] = winners
-            placed = np.zeros(keys.size, dtype=bool)
-            placed[winners] = True
-            pending = pending[~placed[pending]]
-            slot[pending] = (slot[pending] + 1) & self._mask
+        if keys.size and (keys.min() < 0 or keys.max() > _MAX_KEY or not _distinct(keys)):
+            raise ValueError("hash table keys must be unique, non-negative and below 2 ** 31")
+        self.bits = max(4, int(np.ceil(np.log2(max(2 * keys.size, 1)))))
+        self.slot_keys, self.slot_rows = kernels.build_table(keys.astype(np.int32), self.bits)
+
+    @classmethod
+    def from_slots(cls, slot_keys: np.ndarray, slot_rows: np.ndarray, bits: int) -> "CodeHashTable":
+        table = cls.__new__(cls)
+        table.slot_keys, table.slot_rows, table.bits = slot_keys, slot_rows, int(bits)
+        return table
 
     def __len__(self) -> int:
-        return int(np.count_nonzero(self._keys != _EMPTY))
-
-    def _home(self, keys: np.ndarray) -> np.ndarray:
-        h = keys.astype(np.uint64) * _GOLDEN
-        return (h >> np.uint64(64 - self._bits)).astype(np.int64)
+        return int(np.count_nonzero(self.slot_keys != -1))
 
     def lookup(self, queries: np.ndarray) -> np.ndarray:
-        """Row of each query key in the key array given at construction, or -1."""
-        queries = np.asarray(queries, dtype=np.int64)
-        out = np.full(queries.shape, -1, dtype=np.int64)
-        slot = self._home(queries)
-        active = np.arange(queries.size, dtype=np.int64)
-        for _ in range(self.max_probes):
-            if not active.size:
-                break
-            s = slot[active]
-            found = self._keys[s]
-            hit = found == queries[active]
-            out[active[hit]] = self._rows[s[hit]]
-            active = active[~hit & (found != _EMPTY)]
-            slot[active] = (slot[active] + 1) & self._mask
-        return out
+        """Row (int64) of each query key in the key array given at construction, or -1."""
+        return kernels.lookup(self.slot_keys, self.slot_rows, self.bits,
+                              np.ascontiguousarray(queries, dtype=np.int64))

@@ -17,6 +17,7 @@ from typing import Tuple
 import numpy as np
 from scipy.spatial import cKDTree
 
+from . import kernels
 from .codes import N_BITS
 from .votes import KEEP_TRILINEAR, CodeVotes
 
@@ -30,22 +31,29 @@ EPS = 1.0
 CHUNK = 1 << 15
 
 
-def key_features(codes: np.ndarray, classes: np.ndarray, offset_bins: int,
-                 ratio: np.ndarray) -> np.ndarray:
-    """(n, 152) float32 features of keys ``(codes[n], classes[n])`` for a step that refines
+def class_bits(offset_bins: int, ratio: np.ndarray) -> np.ndarray:
+    """(classes, 125) int64: for each offset class, the bit of the parent's code that holds
+    each of the 5 x 5 x 5 fine neighbours (seen from the class centre) of a step that refines
     by ``ratio`` (target voxels per source voxel, per axis)."""
     b = offset_bins
+    classes = np.arange(b ** 3)
     cls_axes = np.stack([classes // (b * b), (classes // b) % b, classes % b], axis=1)
     centre = (cls_axes + 0.5) / b - 0.5  # sub-voxel offset of the class centre, parent units
     d = np.arange(-2, 3)
-    # parent-level offset (-1..1) of each of the 5 fine neighbours, per axis: (n, 3, 5)
+    # parent-level offset (-1..1) of each of the 5 fine neighbours, per axis: (classes, 3, 5)
     par = np.clip(np.floor(centre[:, :, None] + d[None, None, :] / ratio[None, :, None] + 0.5),
                   -1, 1).astype(np.int64) + 1
-    bit = (9 * par[:, 0, :, None, None] + 3 * par[:, 1, None, :, None]
-           + par[:, 2, None, None, :]).reshape(len(codes), -1)
-    current = (codes[:, None] >> bit) & 1
-    coarse = (codes[:, None] >> np.arange(N_BITS)[None, :]) & 1
-    return np.concatenate([current, coarse], axis=1).astype(np.float32)
+    return (9 * par[:, 0, :, None, None] + 3 * par[:, 1, None, :, None]
+            + par[:, 2, None, None, :]).reshape(len(classes), -1)
+
+
+def key_features(codes: np.ndarray, classes: np.ndarray, offset_bins: int,
+                 ratio: np.ndarray) -> np.ndarray:
+    """(n, 152) float32 features of keys ``(codes[n], classes[n])`` for a step that refines
+    by ``ratio``: the 5 x 5 x 5 neighbourhood at the current level and the parent's 3 x 3 x 3."""
+    return kernels.key_features(np.ascontiguousarray(codes, dtype=np.int64),
+                                np.ascontiguousarray(classes, dtype=np.int64),
+                                class_bits(offset_bins, ratio), N_BITS)
 
 
 class KDTreePredictor:
@@ -58,9 +66,8 @@ class KDTreePredictor:
                  seed: int = 0, workers: int = 1) -> None:
         self.votes = votes
         self.ratio = np.asarray(ratio, dtype=np.float64)
+        self._bits = class_bits(votes.offset_bins, self.ratio)
         self.workers = workers
-        self._ones = votes.ones.astype(np.float64)
-        self._total = votes.total.astype(np.float64)
         held = self._held_entries()
         rng = np.random.default_rng(seed)
         sample = np.sort(rng.choice(held, min(PCA_SAMPLE, held.size), replace=False))
@@ -69,13 +76,23 @@ class KDTreePredictor:
         centred = feats - self._mean
         _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
         self._basis = vectors[:, ::-1][:, :n_components].astype(np.float32)
-        points = np.concatenate([self._project(self._features(held[a:a + CHUNK]))
-                                 for a in range(0, held.size, CHUNK)])
+        points = np.concatenate(self._map(lambda a: self._project(self._features(held[a:a + CHUNK])),
+                                          range(0, held.size, CHUNK)))
         classes = votes.classes[held]
         self._trees = {}
         for cls in np.unique(classes):
             members = np.flatnonzero(classes == cls)
             self._trees[int(cls)] = (cKDTree(points[members]), held[members])
+
+    def _map(self, fn, items) -> list:
+        """``[fn(item) ...]`` in ``workers`` threads (the chunks' numba and BLAS work releases
+        the GIL); the same results in the same order as one thread."""
+        items = list(items)
+        if self.workers <= 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(fn, items))
 
     def _held_entries(self) -> np.ndarray:
         """Entries the trees hold: the ``HELD_KEYS`` keys with the most votes (all keys with
@@ -89,8 +106,9 @@ class KDTreePredictor:
 
     def _features(self, entries: np.ndarray) -> np.ndarray:
         v = self.votes
-        return key_features(v.keys[entries] // v.n_offset_classes, v.classes[entries].astype(np.int64),
-                            v.offset_bins, self.ratio)
+        code_rows = np.searchsorted(v.indptr, entries, side="right") - 1
+        return kernels.key_features(v.codes[code_rows].astype(np.int64),
+                                    v.classes[entries].astype(np.int64), self._bits, N_BITS)
 
     def _project(self, feats: np.ndarray) -> np.ndarray:
         return ((feats - self._mean) @ self._basis).astype(np.float32)
@@ -99,19 +117,29 @@ class KDTreePredictor:
         """Decision per (query code, offset class) entry marked in ``used``; see hash."""
         decision = np.full(used.shape, KEEP_TRILINEAR, dtype=np.int8)
         r, c = np.nonzero(used)
-        keys = query_codes[r] * self.votes.n_offset_classes + c
-        match = np.minimum(np.searchsorted(self.votes.keys, keys), self.votes.keys.size - 1)
-        exact = self.votes.keys[match] == keys
-        match[~exact] = -1
-        for cls in np.unique(c[~exact]):
-            todo = np.nonzero(~exact & (c == cls))[0]
-            if int(cls) not in self._trees:
-                continue  # no template voxel at this sub-voxel position: keep trilinear
-            tree, members = self._trees[int(cls)]
-            feats = key_features(query_codes[r[todo]], c[todo], self.votes.offset_bins, self.ratio)
-            match[todo] = members[tree.query(self._project(feats), k=1, eps=EPS, workers=self.workers)[1]]
+        v = self.votes
+        match = kernels.find_entries(v.code_table().lookup(query_codes)[r], c.astype(np.int64),
+                                     v.indptr, v.classes)
+        exact = match >= 0
+        searched = np.flatnonzero(~exact)
+        searched = searched[np.argsort(c[searched], kind="stable")]  # grouped by class, in order
+        bounds = np.flatnonzero(np.diff(c[searched])) + 1
+
+        def query(todo: np.ndarray) -> None:
+            cls = int(c[todo[0]])
+            if cls not in self._trees:
+                return  # no template voxel at this sub-voxel position: keep trilinear
+            tree, members = self._trees[cls]
+            feats = kernels.key_features(query_codes[r[todo]].astype(np.int64),
+                                         c[todo].astype(np.int64), self._bits, N_BITS)
+            match[todo] = members[tree.query(self._project(feats), k=1, eps=EPS,
+                                             workers=self.workers)[1]]
+
+        for todo in np.split(searched, bounds) if searched.size else []:
+            query(todo)
         found = match >= 0
-        ones, total = self._ones[match[found]], self._total[match[found]]
+        ones = self.votes.ones[match[found]].astype(np.float64)
+        total = self.votes.total[match[found]].astype(np.float64)
         d = np.full(r.size, KEEP_TRILINEAR, dtype=np.int8)
         d[np.nonzero(found)[0][2 * ones > total]] = 1
         d[np.nonzero(found)[0][2 * ones < total]] = 0

@@ -16,8 +16,9 @@ import numpy as np
 
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import Grid
-from ..grids.resample import AxisMap, axis_maps, linear_at, upsample_nearest
-from .codes import codes_at, mixed_voxels
+from ..grids.resample import AxisMap, axis_maps, upsample_nearest
+from . import kernels
+from .codes import level_codes
 
 #: Offset classes per axis at most: 4 ** 3 = 64 classes fit the 64-bit class masks.
 MAX_OFFSET_BINS = 4
@@ -89,12 +90,11 @@ class LevelStep:
                      n_groups: int) -> np.ndarray:
         """(n_groups, offset classes) bool: the offset classes that the children of the source
         voxels ``parents`` have, pooled by ``group`` (e.g. the parent's code)."""
-        per_parent = self._class_masks[0][parents[0]] & self._class_masks[1][parents[1]] \
-            & self._class_masks[2][parents[2]]
-        pooled = np.zeros(n_groups, dtype=np.uint64)
-        np.bitwise_or.at(pooled, group, per_parent)
-        bits = np.arange(self.n_offset_classes, dtype=np.uint64)
-        return ((pooled[:, None] >> bits[None, :]) & np.uint64(1)).astype(bool)
+        m = self._class_masks
+        return kernels.used_classes(m[0], m[1], m[2], *(np.ascontiguousarray(p, dtype=np.int64)
+                                                        for p in parents),
+                                    np.ascontiguousarray(group, dtype=np.int64), int(n_groups),
+                                    self.n_offset_classes)
 
     def parents(self, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> Tuple[np.ndarray, ...]:
         """Source index (nearest voxel centre) of target voxels ``(i, j, k)``."""
@@ -116,10 +116,17 @@ class LevelStep:
         """The section of the nearest-parent upsampling of ``source_binary`` (uint8)."""
         return upsample_nearest(source_binary, self.section_maps(section))
 
-    def trilinear(self, source_binary: np.ndarray, i: np.ndarray, j: np.ndarray,
-                  k: np.ndarray) -> np.ndarray:
-        """Trilinear upsampled value (float32, 0..1) at target voxels ``(i, j, k)``."""
-        return linear_at(source_binary, self.maps, i, j, k)
+    def fill(self, out: np.ndarray, section: Section, source: "SourceLevel",
+             code_row: np.ndarray, decision: np.ndarray) -> int:
+        """Write the step's result on ``section`` into ``out`` (its slab of the target): the
+        parent's value, or for band voxels ``decision[code_row[parent], offset class]``
+        (trilinear > 0.5 where it is KEEP_TRILINEAR). Returns the number of such ties."""
+        m = self.maps
+        return kernels.fill_section(
+            out, section.start, source.binary, source.mixed.view(np.uint8), code_row, decision,
+            tuple(a.nearest.astype(np.int64) for a in m), tuple(self._axis_bins),
+            tuple(a.lower.astype(np.int64) for a in m), tuple(a.weight for a in m),
+            self.offset_bins)
 
 
 @dataclass
@@ -133,8 +140,5 @@ class SourceLevel:
     @classmethod
     def prepare(cls, binary: np.ndarray) -> "SourceLevel":
         binary = np.ascontiguousarray(binary, dtype=np.uint8)
-        mixed = mixed_voxels(binary)
-        codes = np.zeros(binary.shape, dtype=np.int32)
-        idx = np.nonzero(mixed)
-        codes[idx] = codes_at(binary, *idx).astype(np.int32)
+        mixed, codes = level_codes(binary)
         return cls(binary, mixed, codes)

@@ -38,7 +38,6 @@ from .hash import HashPredictor
 from .kdtree import KDTreePredictor
 from .level_step import MAX_OFFSET_BINS, LevelStep, Section, SourceLevel, sections
 from .tables import StepTables, default_tables, template_tables
-from .votes import KEEP_TRILINEAR
 
 TEMPLATE_METHODS = ("hash", "kdtree")
 BASELINE_METHODS = {"nearest": baselines.nearest, "trilinear": baselines.trilinear,
@@ -176,7 +175,7 @@ def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
         t = time.perf_counter()
         step = LevelStep(grids.levels[s], grids.levels[s + 1], tables.offset_bins)
         if method == "hash":
-            predictor = HashPredictor(tables.steps[s], hamming_radius, hamming_margin)
+            predictor = HashPredictor(tables.steps[s], hamming_radius, hamming_margin, workers)
         else:
             predictor = KDTreePredictor(tables.steps[s], step.ratio, workers=workers)
         source = SourceLevel.prepare(current)
@@ -221,14 +220,7 @@ def _refine_step(predictor, source: SourceLevel, step: LevelStep,
     out = np.empty(step.target.shape, dtype=np.uint8)
 
     def one(section: Section) -> int:
-        part = step.nearest(source.binary, section)
-        i, j, k = step.band(source.mixed, section)
-        d = decision[code_row[step.parents(i, j, k)], step.offset_class(i, j, k)]
-        tie = d == KEEP_TRILINEAR
-        d[tie] = step.trilinear(source.binary, i[tie], j[tie], k[tie]) > 0.5
-        part[i - section.start, j, k] = d
-        out[section.start:section.stop] = part
-        return int(tie.sum())
+        return step.fill(out[section.start:section.stop], section, source, code_row, decision)
 
     ties = run_sections(one, section_list)
     stats["trilinear_ties_voxels"] = int(sum(ties))

@@ -22,15 +22,24 @@ from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import CHALLENGE_COARSE_SHAPE, Mask
 from ..grids.pyramid import degrade_template
 from ..io.masks import read_mask
+from .hashtable import CodeHashTable
 from .level_step import LevelStep, SourceLevel
 from .votes import CodeVotes
 
-TABLE_FORMAT_VERSION = 3
+TABLE_FORMAT_VERSION = 4
+#: The arrays of a step kept unpacked, memory-mapped, in the cache (see :meth:`StepTables.load`).
+_UNPACKED = ("codes", "indptr", "classes", "ones", "total", "slot_keys", "slot_rows")
 
 
 @dataclass
 class StepTables:
-    """Vote tables of the two pyramid steps, L0 -> L1 and L1 -> L2."""
+    """Vote tables of the two pyramid steps, L0 -> L1 and L1 -> L2.
+
+    Saved (``.npz``, compressed) as, per step, the gaps between the sorted codes, the count of
+    offset classes per code, each entry's class and its votes; format 3 (sorted keys as gaps)
+    is still read. Loading unpacks a file once into the cache folder as plain arrays with the
+    built hash tables and memory-maps them afterwards: a load then costs milliseconds, and
+    only the pages a refinement reads are brought into memory."""
 
     steps: Sequence[CodeVotes]
     n_templates: int
@@ -42,28 +51,110 @@ class StepTables:
     def save(self, path: os.PathLike) -> None:
         arrays = {"version": TABLE_FORMAT_VERSION, "n_templates": self.n_templates,
                   "offset_bins": self.offset_bins}
-        for s, votes in enumerate(self.steps):  # sorted keys stored as gaps: they compress 4x better
-            arrays.update({f"key_gaps{s}": np.diff(votes.keys, prepend=0).astype(np.uint64),
-                           f"ones{s}": votes.ones, f"total{s}": votes.total})
+        for s, v in enumerate(self.steps):  # gaps and counts compress far better than keys
+            arrays.update({f"code_gaps{s}": np.diff(v.codes, prepend=0).astype(np.uint32),
+                           f"counts{s}": np.diff(v.indptr).astype(np.uint8),
+                           f"classes{s}": v.classes, f"ones{s}": v.ones, f"total{s}": v.total})
         with atomic_output(path, ".npz") as tmp:
             np.savez_compressed(tmp, **arrays)
 
     @classmethod
-    def load(cls, path: os.PathLike) -> "StepTables":
-        try:
-            with np.load(path) as z:
-                if int(z["version"]) != TABLE_FORMAT_VERSION:
+    def load(cls, path: os.PathLike, cache: bool = True) -> "StepTables":
+        """The tables of a file written by :meth:`save`; with ``cache``, through the unpacked,
+        memory-mapped copy in :func:`default_cache_dir` (made on first use)."""
+        path = Path(path)
+        if not path.is_file():
+            raise VoxelRearrangementError(f"{path}: no such vote table")
+        folder = _unpacked_folder(path) if cache else None
+        if folder is not None and (folder / "meta.json").is_file():
+            try:
+                return _mapped(folder)
+            except Exception:
+                pass  # a damaged cache entry: read the file again
+        tables = _read(path)
+        if folder is not None:
+            _unpack(tables, folder)
+        return tables
+
+    @classmethod
+    def merge(cls, tables: Sequence["StepTables"]) -> "StepTables":
+        return cls([CodeVotes.merge(t.steps[s] for t in tables) for s in (0, 1)],
+                   sum(t.n_templates for t in tables))
+
+
+def _read(path: Path) -> StepTables:
+    """The tables of a file (formats 3 and 4), in memory."""
+    try:
+        with np.load(path) as z:
+            version = int(z["version"])
+            bins = int(z["offset_bins"])
+            steps = []
+            for s in (0, 1):
+                if version == 3:
+                    steps.append(CodeVotes.from_keys(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64),
+                                                     z[f"ones{s}"], z[f"total{s}"], bins))
+                elif version == TABLE_FORMAT_VERSION:
+                    steps.append(CodeVotes(
+                        np.cumsum(z[f"code_gaps{s}"], dtype=np.int64).astype(np.int32),
+                        np.concatenate([[0], np.cumsum(z[f"counts{s}"], dtype=np.int64)]),
+                        z[f"classes{s}"], z[f"ones{s}"], z[f"total{s}"], bins))
+                else:
                     raise VoxelRearrangementError(
-                        f"{path}: table format {int(z['version'])}, expected {TABLE_FORMAT_VERSION}")
-                bins = int(z["offset_bins"])
-                steps = [CodeVotes(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64), z[f"ones{s}"],
-                                   z[f"total{s}"], bins)
-                         for s in (0, 1)]
-                return cls(steps, int(z["n_templates"]))
-        except VoxelRearrangementError:
-            raise
-        except Exception as exc:
-            raise VoxelRearrangementError(f"{path}: not a readable vote table ({exc})") from exc
+                        f"{path}: table format {version}, expected {TABLE_FORMAT_VERSION}")
+            return StepTables(steps, int(z["n_templates"]))
+    except VoxelRearrangementError:
+        raise
+    except Exception as exc:
+        raise VoxelRearrangementError(f"{path}: not a readable vote table ({exc})") from exc
+
+
+def _unpacked_folder(path: Path) -> Optional[Path]:
+    """The cache folder of a table file (by its resolved path, size and modification time)."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
+                         f"{TABLE_FORMAT_VERSION}".encode()).hexdigest()[:24]
+    return default_cache_dir() / f"table-{key}"
+
+
+def _unpack(tables: StepTables, folder: Path) -> None:
+    """Write ``tables`` (with their hash tables) as plain arrays into ``folder`` (atomically:
+    a temporary folder renamed); an unwritable cache only costs time."""
+    import json
+    import shutil
+    import tempfile
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=folder.parent))
+        for s, votes in enumerate(tables.steps):
+            table = votes.code_table()
+            arrays = {"codes": votes.codes, "indptr": votes.indptr, "classes": votes.classes,
+                      "ones": votes.ones, "total": votes.total, "slot_keys": table.slot_keys,
+                      "slot_rows": table.slot_rows}
+            for name in _UNPACKED:
+                np.save(tmp / f"{name}{s}.npy", arrays[name])
+        meta = {"n_templates": tables.n_templates, "offset_bins": tables.offset_bins,
+                "bits": [v.code_table().bits for v in tables.steps]}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process unpacked it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def _mapped(folder: Path) -> StepTables:
+    """The tables of an unpacked cache folder, memory-mapped (read-only)."""
+    import json
+    meta = json.loads((folder / "meta.json").read_text())
+    steps = []
+    for s in (0, 1):
+        a = {name: np.load(folder / f"{name}{s}.npy", mmap_mode="r") for name in _UNPACKED}
+        table = CodeHashTable.from_slots(a["slot_keys"], a["slot_rows"], meta["bits"][s])
+        steps.append(CodeVotes(a["codes"], a["indptr"], a["classes"], a["ones"], a["total"],
+                               int(meta["offset_bins"]), table))
+    return StepTables(steps, int(meta["n_templates"]))
+
 
     @classmethod
     def merge(cls, tables: Sequence["StepTables"]) -> "StepTables":
@@ -135,7 +226,7 @@ def template_tables(templates: Sequence[Union[Mask, os.PathLike, str]], offset_b
             raise VoxelRearrangementError(f"{template}: no such template file")
         path = folder / f"votes-{_template_key(template, offset_bins, coarse_shape)}.npz"
         if use_cache and path.is_file():
-            tables.append(StepTables.load(path))
+            tables.append(StepTables.load(path, cache=False))
             continue
         mask = template if isinstance(template, Mask) else read_mask(template)
         if check is not None:

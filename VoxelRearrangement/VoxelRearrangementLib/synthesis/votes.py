@@ -9,13 +9,14 @@ being predicted, so an exact match carries information the input did not have.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, List, Tuple
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
 from .._shared.errors import VoxelRearrangementError
-from .hashtable import Int64HashTable
+from . import kernels
+from .hashtable import CodeHashTable
 from .level_step import LevelStep, SourceLevel, sections
 
 #: Decision codes of a (query code, offset class) pair.
@@ -24,32 +25,46 @@ KEEP_TRILINEAR = -1
 
 @dataclass
 class CodeVotes:
-    """Votes of template voxels per key ``code * n_offset_classes + offset class``, for the keys
-    seen (sorted, unique): ``ones`` voxels were 1 out of ``total``. Sparse: a table learned
-    from 60 skulls has ~10^6 codes but only a few classes each."""
+    """Votes of template voxels per key (code, offset class), stored by code: the sorted
+    unique ``codes`` (int32), for code row ``r`` the entries ``indptr[r]:indptr[r + 1]``
+    (int64), each entry's offset ``classes`` (uint8) and votes: ``ones`` voxels were 1 out of
+    ``total`` (uint32). Sparse: a table learned from 60 skulls has ~10^6 codes but only a few
+    classes each. The arrays may be memory-mapped (read-only)."""
 
-    keys: np.ndarray
+    codes: np.ndarray
+    indptr: np.ndarray
+    classes: np.ndarray
     ones: np.ndarray
     total: np.ndarray
     offset_bins: int
+    table: Optional[CodeHashTable] = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        n_cls = self.n_offset_classes
-        code_of_key = self.keys // n_cls  # keys are sorted, so equal codes are adjacent
+    @classmethod
+    def from_keys(cls, keys: np.ndarray, ones: np.ndarray, total: np.ndarray,
+                  offset_bins: int) -> "CodeVotes":
+        """From sorted unique keys ``code * offset_bins ** 3 + offset class``."""
+        n_cls = offset_bins ** 3
+        code_of_key = keys // n_cls  # keys are sorted, so equal codes are adjacent
         starts = np.flatnonzero(np.r_[True, code_of_key[1:] != code_of_key[:-1]])
-        self.codes = code_of_key[starts]
-        self.indptr = np.append(starts, self.keys.size).astype(np.int64)
-        self.classes = (self.keys % n_cls).astype(np.uint8 if n_cls <= 256 else np.int64)
+        return cls(code_of_key[starts].astype(np.int32), np.append(starts, keys.size).astype(np.int64),
+                   (keys % n_cls).astype(np.uint8), np.asarray(ones, dtype=np.uint32),
+                   np.asarray(total, dtype=np.uint32), offset_bins)
 
     @property
     def n_offset_classes(self) -> int:
         return self.offset_bins ** 3
 
-    def code_table(self) -> Int64HashTable:
+    @property
+    def keys(self) -> np.ndarray:
+        """Sorted unique int64 keys ``code * n_offset_classes + class`` (computed on demand)."""
+        counts = np.diff(self.indptr)
+        return np.repeat(self.codes.astype(np.int64), counts) * self.n_offset_classes + self.classes
+
+    def code_table(self) -> CodeHashTable:
         """The hash table of the codes (built on first use, then kept with the votes)."""
-        if getattr(self, "_code_table", None) is None:
-            self._code_table = Int64HashTable(self.codes)
-        return self._code_table
+        if self.table is None:
+            self.table = CodeHashTable(self.codes)
+        return self.table
 
     @classmethod
     def learn(cls, source: SourceLevel, step: LevelStep, truth: np.ndarray,
@@ -75,7 +90,7 @@ class CodeVotes:
         u, inv = np.unique(np.concatenate(keys), return_inverse=True)
         o = np.bincount(inv, weights=np.concatenate(ones), minlength=u.size)
         t = np.bincount(inv, weights=np.concatenate(total), minlength=u.size)
-        return cls(u, o.astype(np.uint32), t.astype(np.uint32), offset_bins)
+        return cls.from_keys(u, o.astype(np.uint32), t.astype(np.uint32), offset_bins)
 
     @classmethod
     def merge(cls, tables: Iterable["CodeVotes"]) -> "CodeVotes":
@@ -87,14 +102,8 @@ class CodeVotes:
         return cls._pooled([t.keys for t in tables], [t.ones.astype(np.float64) for t in tables],
                            [t.total.astype(np.float64) for t in tables], bins.pop())
 
-    def votes_of_codes(self, owner: np.ndarray, rows: np.ndarray, n_owners: int
-                       ) -> Tuple[np.ndarray, np.ndarray]:
-        """Sum the votes of code rows ``rows`` into ``owner`` rows: (n_owners, classes) arrays
-        of ones and totals."""
-        counts = self.indptr[rows + 1] - self.indptr[rows]
-        entry = np.repeat(self.indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        slot = np.repeat(owner, counts) * self.n_offset_classes + self.classes[entry].astype(np.int64)
-        size = n_owners * self.n_offset_classes
-        ones = np.bincount(slot, weights=self.ones[entry], minlength=size)
-        total = np.bincount(slot, weights=self.total[entry], minlength=size)
-        return ones.reshape(n_owners, -1), total.reshape(n_owners, -1)
+    def votes_of_rows(self, rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(len(rows), classes) float64 ones and totals of the code rows ``rows`` (-1: none)."""
+        return kernels.votes_of_rows(np.ascontiguousarray(rows, dtype=np.int64),
+                                     self.n_offset_classes, self.indptr, self.classes,
+                                     self.ones, self.total)

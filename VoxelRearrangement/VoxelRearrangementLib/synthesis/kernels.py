@@ -1,0 +1,308 @@
+"""The tight loops of template synthesis, compiled with numba (``nogil``: sections run in
+parallel threads; ``cache``: compiled once per machine, then loaded).
+
+Each kernel computes exactly what the vectorised numpy it replaced computed (same integer
+arithmetic; the trilinear fallback in float32 with the same operations in the same order), so
+outputs are bit-identical (``Testing/synthesis/test_fingerprints.py``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.int32(-1)
+
+
+# --- a 3 x 3 x 3 neighbourhood: mixed voxels and their 27-bit codes -------------------------
+
+@njit(cache=True, nogil=True)
+def _or3(a, axis):
+    out = np.zeros_like(a)
+    n0, n1, n2 = a.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if a[i, j, k]:
+                    if axis == 0:
+                        for d in range(max(i - 1, 0), min(i + 2, n0)):
+                            out[d, j, k] = 1
+                    elif axis == 1:
+                        for d in range(max(j - 1, 0), min(j + 2, n1)):
+                            out[i, d, k] = 1
+                    else:
+                        for d in range(max(k - 1, 0), min(k + 2, n2)):
+                            out[i, j, d] = 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _and3(a, axis):
+    """1 where the voxel and both neighbours along ``axis`` are set (outside counts as 0)."""
+    out = np.zeros_like(a)
+    n0, n1, n2 = a.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if axis == 0:
+                    ok = 0 < i < n0 - 1 and a[i - 1, j, k] and a[i, j, k] and a[i + 1, j, k]
+                elif axis == 1:
+                    ok = 0 < j < n1 - 1 and a[i, j - 1, k] and a[i, j, k] and a[i, j + 1, k]
+                else:
+                    ok = 0 < k < n2 - 1 and a[i, j, k - 1] and a[i, j, k] and a[i, j, k + 1]
+                if ok:
+                    out[i, j, k] = 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def level_codes(binary):
+    """``(mixed, codes)`` of a 0/1 uint8 volume: mixed (uint8) where the 3 x 3 x 3
+    neighbourhood (zero outside) is neither empty nor full, and there the 27-bit code
+    (int32; bit ``9 (di + 1) + 3 (dj + 1) + (dk + 1)`` = neighbour ``(di, dj, dk)``), 0 elsewhere."""
+    grown = _or3(_or3(_or3(binary, 2), 1), 0)
+    full = _and3(_and3(_and3(binary, 2), 1), 0)
+    n0, n1, n2 = binary.shape
+    mixed = np.zeros_like(binary)
+    codes = np.zeros(binary.shape, dtype=np.int32)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if grown[i, j, k] and not full[i, j, k]:
+                    mixed[i, j, k] = 1
+                    code = 0
+                    b = 0
+                    for di in range(-1, 2):
+                        for dj in range(-1, 2):
+                            for dk in range(-1, 2):
+                                p, q, r = i + di, j + dj, k + dk
+                                if 0 <= p < n0 and 0 <= q < n1 and 0 <= r < n2 and binary[p, q, r]:
+                                    code |= 1 << b
+                                b += 1
+                    codes[i, j, k] = code
+    return mixed, codes
+
+
+# --- the hash table of codes --------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _home(key, bits):
+    return np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(64 - bits))
+
+
+@njit(cache=True, nogil=True)
+def build_table(keys, bits):
+    """Open-addressing table (linear probing) of ``2 ** bits`` slots: ``(slot keys, slot rows)``
+    (int32, -1 empty) mapping each of ``keys`` (unique, >= 0) to its position."""
+    size = 1 << bits
+    mask = size - 1
+    slot_keys = np.full(size, _EMPTY, dtype=np.int32)
+    slot_rows = np.full(size, _EMPTY, dtype=np.int32)
+    for row in range(keys.size):
+        s = _home(keys[row], bits)
+        while slot_keys[s] != _EMPTY:
+            s = (s + 1) & mask
+        slot_keys[s] = keys[row]
+        slot_rows[s] = row
+    return slot_keys, slot_rows
+
+
+@njit(cache=True, nogil=True)
+def _find(slot_keys, slot_rows, bits, key):
+    mask = (1 << bits) - 1
+    s = _home(key, bits)
+    while slot_keys[s] != _EMPTY:
+        if slot_keys[s] == key:
+            return slot_rows[s]
+        s = (s + 1) & mask
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def lookup(slot_keys, slot_rows, bits, queries):
+    """Row of each query key (int64), -1 when absent."""
+    out = np.empty(queries.size, dtype=np.int64)
+    for n in range(queries.size):
+        out[n] = _find(slot_keys, slot_rows, bits, queries[n])
+    return out
+
+
+# --- votes ----------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _add_row(row, target, ones_out, total_out, indptr, classes, ones, total):
+    for e in range(indptr[row], indptr[row + 1]):
+        c = classes[e]
+        ones_out[target, c] += ones[e]
+        total_out[target, c] += total[e]
+
+
+@njit(cache=True, nogil=True)
+def votes_of_rows(rows, n_classes, indptr, classes, ones, total):
+    """(len(rows), classes) float64 ones and totals of the code rows ``rows`` (-1: none)."""
+    ones_out = np.zeros((rows.size, n_classes))
+    total_out = np.zeros((rows.size, n_classes))
+    for n in range(rows.size):
+        if rows[n] >= 0:
+            _add_row(rows[n], n, ones_out, total_out, indptr, classes, ones, total)
+    return ones_out, total_out
+
+
+@njit(cache=True, nogil=True)
+def pooled_votes(codes, masks, n_classes, slot_keys, slot_rows, bits, indptr, classes, ones,
+                 total):
+    """(len(codes), classes) float64 ones and totals pooled over the table codes
+    ``code ^ mask`` of every mask, per code."""
+    ones_out = np.zeros((codes.size, n_classes))
+    total_out = np.zeros((codes.size, n_classes))
+    for n in range(codes.size):
+        for m in range(masks.size):
+            row = _find(slot_keys, slot_rows, bits, codes[n] ^ masks[m])
+            if row >= 0:
+                _add_row(row, n, ones_out, total_out, indptr, classes, ones, total)
+    return ones_out, total_out
+
+
+# --- one pyramid step on a section of the target ------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _trilinear(source, i0, i1, wi, j0, j1, wj, k0, k1, wk):
+    """float32 trilinear value, the corners summed in the order of ``resample.linear_at``."""
+    one = np.float32(1.0)
+    out = np.float32(0.0)
+    for ci in range(2):
+        a = wi if ci else one - wi
+        ii = i1 if ci else i0
+        for cj in range(2):
+            b = wj if cj else one - wj
+            jj = j1 if cj else j0
+            for ck in range(2):
+                c = wk if ck else one - wk
+                kk = k1 if ck else k0
+                out += a * b * c * np.float32(source[ii, jj, kk])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def fill_section(out, start, source, mixed, code_row, decision, nearest, bins, lower, weight,
+                 n_bins):
+    """Target slices ``start .. start + len(out)`` of a step: every voxel takes its parent's
+    value, unless the parent is mixed: then the decision of (parent code, offset class),
+    trilinear (> 0.5) on a tie. ``nearest``/``bins``/``lower`` (int64) and ``weight``
+    (float32) are per axis, indexed by target index. Returns the number of ties."""
+    ni, nj, nk = nearest
+    bi, bj, bk = bins
+    li, lj, lk = lower
+    wi, wj, wk = weight
+    s0, s1, s2 = source.shape
+    ties = 0
+    for a in range(out.shape[0]):
+        i = start + a
+        pi = ni[i]
+        for j in range(out.shape[1]):
+            pj = nj[j]
+            for k in range(out.shape[2]):
+                pk = nk[k]
+                if not mixed[pi, pj, pk]:
+                    out[a, j, k] = source[pi, pj, pk]
+                    continue
+                d = decision[code_row[pi, pj, pk], (bi[i] * n_bins + bj[j]) * n_bins + bk[k]]
+                if d >= 0:
+                    out[a, j, k] = d
+                    continue
+                ties += 1
+                v = _trilinear(source, min(li[i], s0 - 1), min(li[i] + 1, s0 - 1), wi[i],
+                               min(lj[j], s1 - 1), min(lj[j] + 1, s1 - 1), wj[j],
+                               min(lk[k], s2 - 1), min(lk[k] + 1, s2 - 1), wk[k])
+                out[a, j, k] = 1 if v > np.float32(0.5) else 0
+    return ties
+
+
+# --- the hash method's decisions ------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def hamming_fill(todo, pooled_ones, pooled_total, need, ones, total, from_hamming):
+    """Entries of rows ``todo`` still needed and with pooled votes take them (and are marked
+    ``from_hamming``, no longer needed). Returns how many rows got any."""
+    filled = 0
+    for n in range(todo.size):
+        r = todo[n]
+        got = False
+        for c in range(need.shape[1]):
+            if need[r, c] and pooled_total[n, c] > 0:
+                ones[r, c] = pooled_ones[n, c]
+                total[r, c] = pooled_total[n, c]
+                from_hamming[r, c] = True
+                need[r, c] = False
+                got = True
+        if got:
+            filled += 1
+    return filled
+
+
+@njit(cache=True, nogil=True)
+def decide(ones, total, from_hamming, margin_share):
+    """int8 decisions: 1 (0) where the ones (zeros) beat half the votes by more than the
+    margin (``margin_share`` of the total for votes pooled from Hamming neighbours, none for
+    exact ones), -1 (keep trilinear) otherwise."""
+    out = np.full(ones.shape, -1, dtype=np.int8)
+    for r in range(ones.shape[0]):
+        for c in range(ones.shape[1]):
+            margin = (margin_share if from_hamming[r, c] else 0.0) * total[r, c]
+            half = 0.5 * total[r, c]
+            if ones[r, c] - half > margin:
+                out[r, c] = 1
+            if half - ones[r, c] > margin:
+                out[r, c] = 0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def used_classes(masks_i, masks_j, masks_k, pi, pj, pk, group, n_groups, n_classes):
+    """(n_groups, n_classes) bool: the offset classes the children of the source voxels
+    ``(pi, pj, pk)`` have (per axis, a 64-bit mask of classes per source index; a voxel's
+    classes are the AND of its three), pooled (OR) by ``group``."""
+    pooled = np.zeros(n_groups, dtype=np.uint64)
+    for n in range(pi.size):
+        pooled[group[n]] |= masks_i[pi[n]] & masks_j[pj[n]] & masks_k[pk[n]]
+    out = np.zeros((n_groups, n_classes), dtype=np.bool_)
+    for g in range(n_groups):
+        bits = pooled[g]
+        for c in range(n_classes):
+            if (bits >> np.uint64(c)) & np.uint64(1):
+                out[g, c] = True
+    return out
+
+
+# --- the KD-tree method ---------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def key_features(codes, classes, bit_table, n_bits):
+    """(n, bit_table.shape[1] + n_bits) float32 0/1 features of keys ``(codes, classes)``: the
+    code's bits at ``bit_table[class]`` (the fine neighbourhood seen from the class's centre),
+    then the code's own ``n_bits`` bits."""
+    n_fine = bit_table.shape[1]
+    out = np.zeros((codes.size, n_fine + n_bits), dtype=np.float32)
+    for n in range(codes.size):
+        code = np.int64(codes[n])
+        row = bit_table[classes[n]]
+        for f in range(n_fine):
+            out[n, f] = (code >> row[f]) & 1
+        for b in range(n_bits):
+            out[n, n_fine + b] = (code >> b) & 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def find_entries(rows, wanted, indptr, classes):
+    """Entry index of class ``wanted[n]`` in code row ``rows[n]`` (-1 when the row is -1 or
+    lacks that class)."""
+    out = np.full(rows.size, -1, dtype=np.int64)
+    for n in range(rows.size):
+        r = rows[n]
+        if r >= 0:
+            for e in range(indptr[r], indptr[r + 1]):
+                if classes[e] == wanted[n]:
+                    out[n] = e
+                    break
+    return out
