@@ -9,7 +9,7 @@ from helpers import TINY_COMPLETION, TINY_REARRANGEMENT, ball_mask, sheared_matr
 from VoxelRearrangementLib import Mask
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData"
+SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -6,6 +6,7 @@ out) and Test (Slicer self-test). The Logic's body lives in ``VoxelRearrangement
 (no Qt, tested headless on slicer-core); the heavy work runs in a background process, the
 Lib's command line (``VoxelRearrangementLib``) started with PythonSlicer.
 """
+import importlib
 import logging
 import os
 import shutil
@@ -29,17 +30,20 @@ from slicer.util import VTKObservationMixin
 
 from VoxelRearrangementLib._shared.bounds import BOUNDS
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
+from VoxelRearrangementLib._shared.resources import sample_path
 from VoxelRearrangementLib.learned.weights import DEVICES
 from VoxelRearrangementLib.options import MODES, PipelineOptions
 from VoxelRearrangementLib.synthesis.refine import METHODS
-from VoxelRearrangementLogicCore.logic import SAMPLE_DIR, LogicCore
+from VoxelRearrangementLogicCore.logic import LogicCore
+from VoxelRearrangementLogicCore.requirements import missing_requirements, read_requirements
 from VoxelRearrangementLogicCore.worker import WorkerEnvironment
 
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
-TORCH_REQUIREMENT = "==2.13.0"
-#: Python packages the Lib needs that Slicer does not bundle (numpy, scipy and vtk it does):
-#: import name -> pip requirement. torch comes from the PyTorch extension (ensureTorch).
-PYTHON_REQUIREMENTS = {"nrrd": "pynrrd>=1.0", "numba": "numba>=0.60"}
+#: The oldest PyTorch the networks run on (pyproject.toml's ``learn`` extra); the PyTorch
+#: extension chooses the build (CPU or the GPU's CUDA).
+TORCH_REQUIREMENT = ">=2.2"
+#: The Python packages the worker needs that Slicer does not bundle, declared once.
+REQUIREMENTS_FILE = os.path.join(MODULE_DIR, "Resources", "requirements.txt")
 POLL_INTERVAL_MS = 100
 #: The pipeline's defaults, shared with the command line.
 DEFAULTS = PipelineOptions()
@@ -104,7 +108,7 @@ def registerSampleData():
             category="VoxelRearrangement",
             sampleName=sampleName,
             thumbnailFileName=os.path.join(iconsPath, thumbnail),
-            uris=[qt.QUrl.fromLocalFile(str(SAMPLE_DIR / f"{stem}.nrrd")).toString() for stem in stems],
+            uris=[qt.QUrl.fromLocalFile(str(sample_path(stem))).toString() for stem in stems],
             fileNames=[f"{stem}.nrrd" for stem in stems],
             nodeNames=stems,
             loadFileType=["SegmentationFile"] * len(stems),  # "loadFileTypes" only from Slicer 5.8
@@ -381,10 +385,18 @@ class VoxelRearrangementLogic(ScriptedLoadableModuleLogic, LogicCore):
             raise VoxelRearrangementError("PyTorch is required for completion and the learned method")
 
     def ensurePythonPackages(self) -> None:
-        """Install the Python packages the Lib needs (pynrrd) after asking the user, once."""
-        import importlib.util
-        missing = [requirement for name, requirement in PYTHON_REQUIREMENTS.items()
-                   if importlib.util.find_spec(name) is None]
+        """Install what ``Resources/requirements.txt`` lists and is missing, after asking the
+        user once with the list shown: ``slicer.packaging.pip_ensure`` where this Slicer has it
+        (5.12+), otherwise ``slicer.util.pip_install``."""
+        try:
+            import slicer.packaging as packaging
+        except ImportError:
+            packaging = None
+        if packaging is not None and hasattr(packaging, "pip_ensure"):
+            packaging.pip_ensure(packaging.load_requirements(REQUIREMENTS_FILE),
+                                 requester="Voxel Rearrangement")
+            return
+        missing = missing_requirements(read_requirements(REQUIREMENTS_FILE))
         if not missing:
             return
         if not slicer.util.confirmOkCancelDisplay(

@@ -47,7 +47,7 @@ from VoxelRearrangementLib.io.skullfix import read_case
 from VoxelRearrangementLib.printing.implant import raw_implant
 from VoxelRearrangementLib.printing.meshing import DEFAULT_SMOOTHING
 
-SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData" / "skull069_complete.nrrd"
+SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples" / "skull069_complete.nrrd"
 
 
 def _mesh_child(path: str, smoothing: float, decimate: float, queue) -> None:

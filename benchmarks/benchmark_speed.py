@@ -36,7 +36,7 @@ from VoxelRearrangementLib import downsample, evaluate, read_mask, refine
 from VoxelRearrangementLib._shared.resources import DEFAULT_TABLES, resource_path
 from VoxelRearrangementLib.synthesis.tables import StepTables, learn_template
 
-SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData"
+SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
 #: The authors' hash synthesis (Li et al. 2021), as reported in the issue that set the targets.
 AUTHORS = {"hash L1": 101.0, "hash L2": 7 * 60.0}
 

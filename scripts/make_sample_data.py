@@ -1,4 +1,4 @@
-"""Rebuild the small sample bundled in VoxelRearrangement/Resources/SampleData from ../shared/data.
+"""Rebuild the small sample bundled in VoxelRearrangementLib/data/samples from ../shared/data.
 
 Case 069 (a validation case with a tilted grid) as the patient: its complete skull, the
 defective skull (complete minus implant), the ground-truth implant and the challenge coarse
@@ -11,7 +11,7 @@ from pathlib import Path
 from VoxelRearrangementLib import downsample, read_mask, write_mask
 from VoxelRearrangementLib.io.skullfix import read_case
 
-OUT = Path(__file__).resolve().parents[1] / "VoxelRearrangement" / "Resources" / "SampleData"
+OUT = Path(__file__).resolve().parents[1] / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "Testing" / "data" / "refine_fingerprints.json"
-SAMPLE = ROOT / "VoxelRearrangement" / "Resources" / "SampleData"
+SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
 CASES = [("hash", 1), ("hash", 2), ("kdtree", 1), ("kdtree", 2), ("learned", 1),
          ("nearest", 1), ("trilinear", 1), ("median", 1), ("gaussian", 1)]
 

@@ -17,7 +17,7 @@ def test_error_lines():
 
 
 def test_exit_codes_and_output_names():
-    assert [int(c) for c in protocol.ExitCode] == [0, 2, 3]
+    assert [int(c) for c in protocol.ExitCode] == [0, 2, 3, 4]
     complete = protocol.run_outputs("complete", render=True)
     assert protocol.RENDER in complete and protocol.IMPLANT_STL in complete
     assert protocol.RENDER not in protocol.run_outputs("complete", render=False)

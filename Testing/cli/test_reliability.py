@@ -79,6 +79,7 @@ def test_1_failed_run_leaves_the_users_folder_alone(files, user_folder):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_1_interrupted_run_ends_as_cancelled_and_leaves_nothing(files, user_folder, signum):
+    pytest.importorskip("torch", reason="run --defective needs the [learn] extra (PyTorch)")
     before = snapshot(user_folder.parent)
     proc = subprocess.Popen([sys.executable, "-m", "VoxelRearrangementLib", "run", "--defective",
                              str(files["defective"]), "--output-dir", str(user_folder),

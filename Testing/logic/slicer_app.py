@@ -5,22 +5,16 @@ application logic with its colour logic registered as "Colors", and the SubjectH
 Volumes, Models and Segmentations module logics registered by name (giving the Segmentations
 logic the scene registers the segmentation converter rules). It also provides the names
 ``slicer.mrmlScene`` and ``slicer.modules.<name>.logic()`` that some ``slicer.util`` helpers
-look up. It puts the module folder on ``sys.path`` as Slicer does for scripted modules, so
-``VoxelRearrangementLogicCore`` imports as it does inside Slicer.
+look up (the module folder is put on ``sys.path`` by ``conftest.py``).
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
-MODULE_DIR = Path(__file__).resolve().parents[2] / "VoxelRearrangement"
-if str(MODULE_DIR) not in sys.path:
-    sys.path.insert(0, str(MODULE_DIR))
-
-import slicer  # noqa: E402  (slicer-core)
+import slicer  # slicer-core
 
 
 @dataclass

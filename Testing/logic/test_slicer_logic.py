@@ -9,11 +9,13 @@ import time
 import numpy as np
 import psutil
 import pytest
-import slicer
-import vtk
-from vtk.util import numpy_support
 
-import slicer_app
+slicer = pytest.importorskip("slicer", reason="needs slicer-core (Slicer's MRML libraries from PyPI)")
+
+import vtk  # noqa: E402
+from vtk.util import numpy_support  # noqa: E402
+
+import slicer_app  # noqa: E402
 from helpers import sheared_matrix
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
 from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask, upsampled_grid
@@ -103,6 +105,26 @@ def test_seg_nrrd_written_by_the_lib_loads_in_slicer_with_its_geometry(core, coa
     a, b, c = back.array.shape
     assert np.array_equal(back.array, mask.array[i:i + a, j:j + b, k:k + c])
     assert back.array.sum() == mask.array.sum()
+
+
+def test_a_segmentation_saved_by_slicer_reads_back_on_its_full_reference_grid(core, coarse, tmp_path):
+    """Slicer crops a saved labelmap to the segment's extent and records the offset and the
+    reference geometry; read_mask puts the segment back on the full 128 x 128 x 64 grid."""
+    part = coarse.array.copy()
+    part[:40], part[:, :, 50:] = 0, 0  # a segment smaller than its grid
+    mask = Mask(part, sheared_matrix())
+    node = add_segmentation(core, mask, "coarse")
+    path = tmp_path / "saved.seg.nrrd"
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(path))
+    storage.SetCropToMinimumExtent(True)  # as Slicer saves an edited segmentation
+    assert storage.WriteData(node)
+    import nrrd
+    assert nrrd.read_header(str(path))["sizes"].tolist() != list(mask.array.shape)  # cropped
+    back = read_mask(path)
+    assert back.array.shape == mask.array.shape
+    np.testing.assert_allclose(back.ijk_to_lps, mask.ijk_to_lps, atol=1e-5)
+    assert np.array_equal(back.array, mask.array)
 
 
 def test_cropped_extent_and_reference_geometry(core, coarse):

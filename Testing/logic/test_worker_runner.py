@@ -6,7 +6,6 @@ from pathlib import Path
 import psutil
 import pytest
 
-import slicer_app  # noqa: F401  (puts the module folder on sys.path)
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
 from VoxelRearrangementLogicCore.worker import (
     WorkerCrashed,

@@ -23,6 +23,8 @@ def case():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_returns_a_binary_mask_on_the_target_grid(case, method, tmp_path):
+    if method == "learned":
+        pytest.importorskip("torch", reason="the learned method needs the [learn] extra (PyTorch)")
     truth, coarse, templates = case
     result = refine(coarse, method, templates, truth.grid, cache_dir=tmp_path)
     assert result.mask.grid.same_as(truth.grid)

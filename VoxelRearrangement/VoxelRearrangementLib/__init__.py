@@ -8,16 +8,19 @@ network. Arrays + geometry in (:class:`Mask`: a uint8 0/1 array indexed i, j, k 
     coarse = read_mask("skull_coarse.nrrd")
     fine = refine(coarse, "hash").mask                      # 4x finer, bundled vote tables
     report = run_pipeline("defective.nrrd", "out", PipelineOptions(method="learned"))
+    rows = run_batch("defectives/", "out/", workers=4)       # every case, on Dask
 
 Subpackages by domain: :mod:`.io` (mask, mesh and data-set files), :mod:`.grids` (grids,
 masks, resampling, the pyramid), :mod:`.synthesis` (refinement: template synthesis and
 baselines), :mod:`.learned` (the completion and rearrangement networks), :mod:`.printing`
 (implant, meshing, printability, renders), :mod:`.evaluation` (metrics), :mod:`.cli` (the
-command line, also the Slicer worker); :mod:`.options` and :mod:`.pipeline` (``run``).
+command line, also the Slicer worker); :mod:`.options`, :mod:`.pipeline` (``run``) and
+:mod:`.batch` (``batch``: the pipeline over a folder of cases, on Dask).
 """
 __version__ = "0.1.0"
 
 from ._shared.errors import Cancelled, GridMismatchError, VoxelRearrangementError
+from .batch import run_batch
 from .evaluation.closure import defect_coverage
 from .evaluation.implant_metrics import implant_metrics
 from .evaluation.metrics import evaluate
@@ -38,5 +41,5 @@ __all__ = [
     "PipelineOptions", "Refinement", "VoxelRearrangementError", "complete_skull",
     "defect_coverage", "downsample", "evaluate", "extract_implant", "implant_metrics",
     "mask_to_mesh", "printability_report", "read_grid", "read_mask", "read_mesh", "refine",
-    "resample_mask", "run_pipeline", "write_mask", "write_mesh", "__version__",
+    "resample_mask", "run_batch", "run_pipeline", "write_mask", "write_mesh", "__version__",
 ]

@@ -110,12 +110,12 @@ def _default(f) -> Any:
     return f.default if f.default is not MISSING else f.default_factory()
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of :class:`PipelineOptions` as flags of ``parser`` (defaults: None, so
-    that :func:`from_arguments` can tell what was given)."""
+def add_arguments(parser: argparse.ArgumentParser, exclude: Tuple[str, ...] = ()) -> None:
+    """The options of :class:`PipelineOptions` (but the fields in ``exclude``) as flags of
+    ``parser`` (defaults: None, so that :func:`from_arguments` can tell what was given)."""
     for f in fields(PipelineOptions):
         flag = f.metadata["flag"]
-        if flag is None:
+        if flag is None or f.name in exclude:
             continue
         kw = dict(f.metadata["argparse"])
         default = _default(f)

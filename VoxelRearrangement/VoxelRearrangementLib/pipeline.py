@@ -20,6 +20,8 @@ folder exactly as it was.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -52,6 +54,11 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
     several: the defective skull in complete mode, the coarse skull in refine mode) and write
     its files into ``output_dir``; returns the report."""
     options = options or PipelineOptions()
+    notes = []
+    if options.render and options.mode == "complete" and importlib.util.find_spec("matplotlib") is None:
+        options = options.replace(render=False)
+        notes.append(f"no {protocol.RENDER}: it needs matplotlib "
+                     "(pip install 'VoxelRearrangementLib[render]')")
     out = Path(output_dir)
     names = protocol.run_outputs(options.mode, options.render)
     _check_outputs(source, options, out, names)
@@ -67,6 +74,7 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
         else:
             report = _refine(skull, source_name, options, staging, stage)
         report["files"] = names
+        report["notes"] = notes
         write_text(staging / protocol.REPORT, json.dumps(report, indent=2, default=float))
         stage.check_cancel()
         _publish(staging, out, names)
@@ -77,7 +85,6 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
 def _import_torch_meanwhile() -> None:
     """Start importing PyTorch (about a second) in a thread, beside the reading and the
     downsampling that come before the network needs it."""
-    import importlib.util
     import threading
     if importlib.util.find_spec("torch") is not None:
         threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()

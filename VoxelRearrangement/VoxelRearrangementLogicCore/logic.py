@@ -12,6 +12,7 @@ from typing import Callable, List, Optional, Sequence, Union
 
 from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
 from VoxelRearrangementLib._shared.progress import ProgressCallback
+from VoxelRearrangementLib._shared.resources import sample_path
 from VoxelRearrangementLib.io.masks import read_mask
 from VoxelRearrangementLib.options import MODES, PipelineOptions
 
@@ -21,15 +22,6 @@ from .segment_arrays import new_segmentation_node
 from .worker import WorkerEnvironment
 
 MODULE_DIR = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = MODULE_DIR / "Resources" / "SampleData"
-#: Bundled samples: file stem -> (segment name, description).
-SAMPLES = {
-    "skull069_defective": ("skull", "SkullFix case 069, defective skull (full resolution)"),
-    "skull069_coarse": ("skull", "SkullFix case 069, coarse complete skull (128 x 128 x 64)"),
-    "skull069_complete": ("skull", "SkullFix case 069, complete skull (ground truth)"),
-    "skull069_implant": ("implant", "SkullFix case 069, implant (ground truth)"),
-    "template005": ("skull", "SkullFix case 005, complete skull (default template)"),
-}
 
 
 class LogicCore:
@@ -110,15 +102,15 @@ class LogicCore:
         return models.export_for_printing(modelNodes, folder)
 
     def loadSample(self, name: str = "skull069_coarse", scene=None):
-        """Add a bundled sample (see SAMPLES) to the scene as a one-segment segmentation node."""
-        if name not in SAMPLES:
-            raise VoxelRearrangementError(f"unknown sample '{name}' (choose from {', '.join(SAMPLES)})")
+        """Add a bundled sample (``VoxelRearrangementLib._shared.resources.SAMPLES``) to the
+        scene as a one-segment segmentation node."""
+        path = sample_path(name)
         scene = scene if scene is not None else self.scene
         if scene is None:
             raise VoxelRearrangementError("no scene to load the sample into")
-        segment, _ = SAMPLES[name]
+        segment = "implant" if name.endswith("implant") else "skull"
         self.ensurePythonPackages()
-        mask = read_mask(SAMPLE_DIR / f"{name}.nrrd")
+        mask = read_mask(path)
         node = new_segmentation_node([(segment, mask, (0.945, 0.839, 0.569))], name)
         scene.AddNode(node)
         node.CreateDefaultDisplayNodes()

@@ -4,7 +4,9 @@
 file names), and one module per command group: :mod:`.synthesis` (``downsample``, ``refine``,
 ``build-table``), :mod:`.evaluation` (``evaluate``), :mod:`.completion` (``complete``),
 :mod:`.training` (``train-completion``, ``train-rearrangement``), :mod:`.printing`
-(``implant``, ``mesh``) and :mod:`.run` (``run``, the end-to-end pipeline).
+(``implant``, ``mesh``), :mod:`.run` (``run``, the end-to-end pipeline) and :mod:`.batch`
+(``batch``: ``run`` over a folder of cases, on Dask); :mod:`.samples` (``samples``: the bundled
+sample skulls).
 """
 from .main import build_parser, main
 

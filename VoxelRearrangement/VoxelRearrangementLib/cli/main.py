@@ -10,10 +10,10 @@ import signal
 from typing import List, Optional
 
 from .._shared.errors import Cancelled, VoxelRearrangementError
-from . import completion, evaluation, printing, run, synthesis, training
+from . import batch, completion, evaluation, printing, run, samples, synthesis, training
 from .protocol import ExitCode, print_cancelled, print_error
 
-COMMAND_MODULES = (synthesis, evaluation, completion, training, printing, run)
+COMMAND_MODULES = (synthesis, evaluation, completion, training, printing, run, batch, samples)
 
 
 class Parser(argparse.ArgumentParser):

@@ -23,6 +23,8 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     #: Stopped by SIGINT (Ctrl+C) or SIGTERM; nothing is left in the output folder.
     CANCELLED = 3
+    #: ``batch``: every case ran, but some failed (``summary.csv`` says which and why).
+    SOME_FAILED = 4
 
 
 def format_progress(fraction: float, message: str) -> str:

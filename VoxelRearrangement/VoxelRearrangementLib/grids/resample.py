@@ -7,6 +7,7 @@ with the correct coarse geometry. Upsampling between corner-aligned grids is sep
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
@@ -70,9 +71,11 @@ def _zoom_values(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Tuple[np.n
         o_hi = np.minimum(np.floor((hi - 1) / scale + 1e-9).astype(int) + 1, s)
         values = np.zeros(s)
         if np.all(o_hi > o_lo):
-            values[tuple(slice(a, b) for a, b in zip(o_lo, o_hi))] = ndimage.affine_transform(
-                coefficients, scale, offset=o_lo * scale - lo, output_shape=tuple(o_hi - o_lo),
-                order=2, mode="constant", prefilter=False, output=np.float64)
+            with warnings.catch_warnings():  # a diagonal matrix on purpose (SciPy < 1.13 warns)
+                warnings.filterwarnings("ignore", "The behavior of affine_transform with a 1-D")
+                values[tuple(slice(a, b) for a, b in zip(o_lo, o_hi))] = ndimage.affine_transform(
+                    coefficients, scale, offset=o_lo * scale - lo, output_shape=tuple(o_hi - o_lo),
+                    order=2, mode="constant", prefilter=False, output=np.float64)
         out.append((values, matrix))
     return out
 

@@ -1,7 +1,8 @@
 """Read and write binary masks with their full geometry.
 
 Formats, chosen by file name: ``.nrrd`` / ``.nhdr``, Slicer's segmentation ``.seg.nrrd``
-(3D or 4D layered; one segment is read, written as a single segment), and NIfTI ``.nii`` /
+(through slicerio, :mod:`.segmentations`: one segment is read, on its reference grid, and
+written as a single segment), and NIfTI ``.nii`` /
 ``.nii.gz``. The world convention inside the library is LPS (as NRRD and Slicer files);
 NIfTI stores RAS, converted on the way in and out. Sheared grids are kept exactly (NIfTI:
 through the sform).
@@ -15,10 +16,11 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from numba import njit
 
-from .._shared.arrays import foreground_bounds, fortran_order
+from .._shared.arrays import fortran_order
 from .._shared.atomic import atomic_output, check_writable
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import LPS_TO_RAS, Grid, Mask, binary
+from .segmentations import read_segment, write_segment
 
 PathLike = Union[str, os.PathLike]
 
@@ -26,17 +28,24 @@ _LPS_NAMES = {"left-posterior-superior", "lps"}
 _RAS_NAMES = {"right-anterior-superior", "ras", "scanner-xyz"}
 
 
+#: File-name endings of the mask formats (longest first) -> format.
+MASK_SUFFIXES = {".seg.nrrd": "seg.nrrd", ".nrrd": "nrrd", ".nhdr": "nrrd", ".nii.gz": "nifti",
+                 ".nii": "nifti"}
+
+
+def mask_suffix(path: PathLike) -> Optional[str]:
+    """The mask-format ending of ``path``'s name (``'.seg.nrrd'``, ``'.nii.gz'``, ...), or None."""
+    name = Path(path).name.lower()
+    return next((suffix for suffix in MASK_SUFFIXES if name.endswith(suffix)), None)
+
+
 def mask_format(path: PathLike) -> str:
     """``'seg.nrrd'``, ``'nrrd'`` or ``'nifti'`` from the file name; error for anything else."""
-    name = Path(path).name.lower()
-    if name.endswith(".seg.nrrd"):
-        return "seg.nrrd"
-    if name.endswith((".nrrd", ".nhdr")):
-        return "nrrd"
-    if name.endswith((".nii", ".nii.gz")):
-        return "nifti"
-    raise VoxelRearrangementError(
-        f"{path}: unknown mask format (use .nrrd, .seg.nrrd, .nii or .nii.gz)")
+    suffix = mask_suffix(path)
+    if suffix is None:
+        raise VoxelRearrangementError(
+            f"{path}: unknown mask format (use .nrrd, .seg.nrrd, .nii or .nii.gz)")
+    return MASK_SUFFIXES[suffix]
 
 
 def _existing(path: PathLike) -> Tuple[Path, str]:
@@ -58,14 +67,13 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
     try:
         if fmt == "nifti":
             data, matrix = _read_nifti(path)
-            label = None
         else:
-            data, matrix, label = _read_nrrd(path, segment)
+            data, matrix = _read_nrrd(path, segment)
     except VoxelRearrangementError:
         raise
     except Exception as exc:  # corrupt or unreadable files: name the file and the reason
         raise VoxelRearrangementError(f"{path}: cannot read it as {fmt} ({exc})") from exc
-    return Mask(np.ascontiguousarray(_binarize(data, label, path)), matrix)
+    return Mask(np.ascontiguousarray(_binarize(data, path)), matrix)
 
 
 def read_grid(path: PathLike) -> Grid:
@@ -109,9 +117,10 @@ def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
     with atomic_output(path, suffix) as tmp:
         if fmt == "nifti":
             _write_nifti(tmp, array, mask.ijk_to_lps)
+        elif fmt == "seg.nrrd":
+            write_segment(tmp, array, mask.ijk_to_lps, segment_name, compress=compress)
         else:
-            _write_nrrd(tmp, array, mask.ijk_to_lps, segment_name if fmt == "seg.nrrd" else None,
-                        compress)
+            _write_nrrd(tmp, array, mask.ijk_to_lps, compress)
     return path
 
 
@@ -142,50 +151,23 @@ def _spatial_axes(header: dict, ndim: int) -> Tuple[int, ...]:
     return spatial if len(spatial) == 3 else tuple(range(ndim))[-3:]
 
 
-def _segments(header: dict) -> list:
-    """Segments described by a Slicer .seg.nrrd header: dicts with id, name, label, layer."""
-    out = []
-    n = 0
-    while f"Segment{n}_ID" in header:
-        out.append({"id": header[f"Segment{n}_ID"], "name": header.get(f"Segment{n}_Name", ""),
-                    "label": int(header.get(f"Segment{n}_LabelValue", 1)),
-                    "layer": int(header.get(f"Segment{n}_Layer", 0))})
-        n += 1
-    return out
-
-
 def _read_nrrd(path: Path, segment: Optional[str]):
+    """``(data, matrix)`` of a NRRD file; Slicer segmentations (segment fields in the
+    header) through :func:`.segmentations.read_segment`, whatever the file is named."""
     import nrrd
+    header = nrrd.read_header(str(path))
+    if any(k.startswith("Segment") and k.endswith("_ID") for k in header):
+        return read_segment(path, segment)
     data, header = nrrd.read(str(path))
     spatial = _spatial_axes(header, data.ndim)
-    segs = _segments(header)
-    label = None
-    if segs:
-        if segment is None:
-            if len(segs) > 1:
-                names = ", ".join(f"'{s['name'] or s['id']}'" for s in segs)
-                raise VoxelRearrangementError(
-                    f"{path}: holds {len(segs)} segments ({names}); choose one (--segment on "
-                    "the command line)")
-            chosen = segs[0]
-        else:
-            match = [s for s in segs if segment in (s["id"], s["name"])]
-            if not match:
-                raise VoxelRearrangementError(f"{path}: no segment named or with ID '{segment}'")
-            chosen = match[0]
-        label = chosen["label"]
-        if data.ndim == 4:
-            layer_axis = next(a for a in range(4) if a not in spatial)
-            data = np.take(data, chosen["layer"], axis=layer_axis)
-    elif data.ndim == 4 and data.shape[0] == 1:
+    if data.ndim == 4 and data.shape[0] == 1:
         data = data[0]
     if data.ndim != 3:
         raise VoxelRearrangementError(f"{path}: expected a 3D mask, found {data.ndim} dimensions")
-    return data, _nrrd_matrix(header, spatial), label
+    return data, _nrrd_matrix(header, spatial)
 
 
-def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, segment_name: Optional[str],
-                compress: bool) -> None:
+def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, compress: bool) -> None:
     import nrrd
     header = {
         "type": "uint8", "dimension": 3, "space": "left-posterior-superior",
@@ -193,22 +175,7 @@ def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, segment_name: 
         "kinds": ["domain", "domain", "domain"],
         "encoding": "gzip" if compress else "raw",
     }
-    if segment_name is not None:
-        bounds = foreground_bounds(array)
-        extent = "0 -1 0 -1 0 -1" if bounds is None else \
-            " ".join(f"{a} {b - 1}" for a, b in zip(*bounds))
-        header.update({
-            "Segmentation_MasterRepresentation": "Binary labelmap",
-            "Segmentation_ContainedRepresentationNames": "Binary labelmap|",
-            "Segmentation_ReferenceImageExtentOffset": "0 0 0",
-            "Segment0_ID": segment_name, "Segment0_Name": segment_name,
-            "Segment0_LabelValue": "1", "Segment0_Layer": "0",
-            "Segment0_Color": "0.945 0.839 0.569", "Segment0_ColorAutoGenerated": "1",
-            "Segment0_Extent": extent, "Segment0_NameAutoGenerated": "0",
-            "Segment0_Tags": "|",
-        })
-    custom = {k: "string" for k in header if k.startswith(("Segment", "Segmentation"))}
-    nrrd.write(path, array, header, custom_field_map=custom, compression_level=1)
+    nrrd.write(path, array, header, compression_level=1)
 
 
 # --- NIfTI ----------------------------------------------------------------------------------
@@ -254,15 +221,8 @@ def _write_nifti(path: str, array: np.ndarray, matrix: np.ndarray) -> None:
 
 # --- values ---------------------------------------------------------------------------------
 
-def _binarize(data: np.ndarray, label: Optional[int], path: Path) -> np.ndarray:
-    """uint8 0/1 array from a labelmap; ``label`` selects a segment's value when known."""
-    if label is not None:
-        out = (data == label).astype(np.uint8)
-        if not out.any():
-            raise VoxelRearrangementError(
-                f"{path}: the segment's label {label} occurs in no voxel (an empty segment, or "
-                "a header that does not match the data)")
-        return out
+def _binarize(data: np.ndarray, path: Path) -> np.ndarray:
+    """uint8 0/1 array from a labelmap of at most one non-zero value."""
     if data.dtype == bool:
         return data.astype(np.uint8)
     if not np.issubdtype(data.dtype, np.number) or np.issubdtype(data.dtype, np.complexfloating):

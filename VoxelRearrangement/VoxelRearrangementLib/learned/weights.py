@@ -16,9 +16,24 @@ COMPLETION_FORMAT = "VoxelRearrangement coarse completion v1"
 REARRANGEMENT_FORMAT = "VoxelRearrangement learned rearrangement v1"
 
 
+def require_torch():
+    """The ``torch`` module, or a clear error saying how to install it (the networks need it;
+    template synthesis and the baselines do not)."""
+    from .._shared.errors import VoxelRearrangementError
+    try:
+        import torch
+    except ImportError:
+        raise VoxelRearrangementError(
+            "this needs PyTorch (the completion network and the learned method): install it "
+            "with pip install 'VoxelRearrangementLib[learn]' (the CPU build: pip install torch "
+            "--index-url https://download.pytorch.org/whl/cpu), or in 3D Slicer the PyTorch "
+            "extension") from None
+    return torch
+
+
 def resolve_device(device: str = DEFAULT_DEVICE) -> str:
     """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error."""
-    import torch
+    torch = require_torch()
 
     from .._shared.errors import VoxelRearrangementError
     if device not in DEVICES:
@@ -53,7 +68,7 @@ def load_weights(path: Path, file_format: str, new_model: Callable, what: str,
 
     A missing, corrupt or foreign file (another ``file_format``) raises
     :class:`~.errors.VoxelRearrangementError` naming the file and ``what`` it should be."""
-    import torch
+    torch = require_torch()
 
     from .._shared.errors import VoxelRearrangementError
     path = Path(path)

@@ -140,10 +140,9 @@ def _on_target(array: np.ndarray, aligned: Grid, target: Grid) -> np.ndarray:
 
 def _learned(coarse: Mask, target: Grid, weights, device: str, workers: int, stage: Stage,
              report: dict) -> np.ndarray:
-    import torch
-
     from ..learned.rearrangement.inference import load_rearrangement_model, rearrange
-    from ..learned.weights import resolve_device
+    from ..learned.weights import require_torch, resolve_device
+    torch = require_torch()
     aligned = _aligned_target(coarse.grid, target)
     model = load_rearrangement_model(weights, resolve_device(device))
     threads = torch.get_num_threads()

@@ -1,0 +1,24 @@
+"""CLI command ``samples``: where the bundled sample skulls are, so that an installed package
+can be tried from any folder (``run --defective "$(VoxelRearrangementLib samples --path
+skull069_defective)"``)."""
+from __future__ import annotations
+
+import argparse
+
+from .._shared.resources import SAMPLES, sample_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("samples", help="list the bundled sample skulls (CC BY-NC-SA 4.0) and their paths")
+    s.add_argument("--path", metavar="NAME", choices=sorted(SAMPLES),
+                   help="print only the path of this sample")
+    s.set_defaults(func=_samples)
+
+
+def _samples(args: argparse.Namespace) -> int:
+    if args.path:
+        print(sample_path(args.path))
+        return 0
+    for name, what in SAMPLES.items():
+        print(f"{name:20s} {what}\n{'':20s} {sample_path(name)}")
+    return 0
