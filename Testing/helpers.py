@@ -105,3 +105,33 @@ def skull_with_defect(matrix):
     implant[18:38, 16:36, 30:] = complete.array[18:38, 16:36, 30:]
     defective = Mask(complete.array & (1 - implant), matrix)
     return complete, defective, Mask(implant, matrix)
+
+
+def bevelled_defect(matrix):
+    """A thick shell with a cap cut away by a cone whose half-angle narrows from 55 degrees at
+    the inner surface to 35 at the outer: the implant's rim tapers to nothing across the wall
+    (a feathered edge), as in a bevelled craniotomy. Returns (complete, defective)."""
+    shape = (72, 68, 56)
+    complete = shell(shape, radii=(30.0, 28.0, 24.0), thickness=6.0, matrix=matrix)
+    d = np.indices(shape, dtype=np.float64) - ((np.array(shape) - 1) / 2).reshape(3, 1, 1, 1)
+    r = np.sqrt((d ** 2).sum(0))
+    half_angle = np.deg2rad(55 - 20 * np.clip((r - 18) / 10, 0, 1))
+    cap = (d[2] > 0) & (d[2] > r * np.cos(half_angle))
+    return complete, Mask((complete.array & ~cap).astype(np.uint8), matrix)
+
+
+def surface_distances(points: np.ndarray, mesh) -> np.ndarray:
+    """Distance (mm) from each of ``points`` (N x 3, LPS mm) to the surface of ``mesh``."""
+    from vtkmodules.vtkCommonCore import reference
+    from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
+
+    from VoxelRearrangementLib.printing.meshing import mesh_to_polydata
+    locator = vtkStaticCellLocator()
+    locator.SetDataSet(mesh_to_polydata(mesh))
+    locator.BuildLocator()
+    closest, cell, sub, d2 = [0.0] * 3, reference(0), reference(0), reference(0.0)
+    out = np.empty(len(points))
+    for n, p in enumerate(points.tolist()):
+        locator.FindClosestPoint(p, closest, cell, sub, d2)
+        out[n] = d2.get() ** 0.5
+    return out

@@ -49,6 +49,17 @@ POLL_INTERVAL_MS = 100
 DEFAULTS = PipelineOptions()
 
 
+def fitConsequences(clearanceMm: float, minEdgeMm: float) -> str:
+    """What the fit options do to the printed implant, in a sentence for the panel."""
+    gap = (_("The implant touches the bone at the rim (no gap to seat it).") if clearanceMm <= 0 else
+           _("A {gap:g} mm gap is left between the implant and the bone all around the rim.").format(
+               gap=clearanceMm))
+    edge = (_("Its edge is not trimmed: the rim may be thinner than can be printed.") if minEdgeMm <= 0
+            else _("Parts thinner than {edge:g} mm are trimmed, so the printed wall is at least "
+                   "that thick (the report says the thinnest wall measured).").format(edge=minEdgeMm))
+    return f"{gap} {edge}"
+
+
 def within(name: str) -> WithinRange:
     """The panel's range of an option: the one the command line and the Lib check."""
     return WithinRange(BOUNDS[name].lo, BOUNDS[name].hi)
@@ -129,6 +140,8 @@ class VoxelRearrangementParameterNode:
     templateSegmentation - template skull; None uses the bundled SkullFix vote tables.
     method - refinement method; hammingRadius, workers - synthesis options.
     smoothing - mesh smoothing factor (0..1); openingMm - implant clean-up (mm).
+    clearanceMm - gap between the implant and the bone at the rim (mm); minEdgeMm - the
+    implant's edge is trimmed where thinner (mm).
     device - where the networks run (auto: the GPU when there is one).
     Defaults are those of PipelineOptions (the command line's).
     skullSegmentation, implantSegmentation, skullModel, implantModel - the last outputs.
@@ -143,6 +156,8 @@ class VoxelRearrangementParameterNode:
     workers: Annotated[int, within("workers")] = max(1, min(8, os.cpu_count() or 1))
     smoothing: Annotated[float, within("smoothing")] = DEFAULTS.smoothing
     openingMm: Annotated[float, within("opening_mm")] = DEFAULTS.opening_mm
+    clearanceMm: Annotated[float, within("clearance_mm")] = DEFAULTS.clearance_mm
+    minEdgeMm: Annotated[float, within("min_edge_mm")] = DEFAULTS.min_edge_mm
     device: Annotated[str, Choice(list(DEVICES))] = DEFAULTS.device
     skullSegmentation: vtkMRMLSegmentationNode
     implantSegmentation: vtkMRMLSegmentationNode
@@ -241,6 +256,8 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
             self.ui.inputSegmentSelector.setCurrentSegmentID(p.inputSegmentId)
         refine = p.mode == "refine"
         self.ui.openingSliderWidget.enabled = not refine
+        self.ui.fitCollapsibleButton.enabled = not refine
+        self.ui.fitConsequenceLabel.text = fitConsequences(p.clearanceMm, p.minEdgeMm)
         self.ui.deviceComboBox.enabled = not refine or p.method == "learned"
         self.ui.implantModelSelector.enabled = not refine
         self.ui.exportButton.enabled = self._job is None and bool(p.skullModel or p.implantModel)
@@ -273,7 +290,8 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
         with slicer.util.tryWithErrorDisplay(_("Cannot start."), waitCursor=True):
             options = PipelineOptions(mode=p.mode, method=p.method, workers=p.workers,
                                       hamming_radius=p.hammingRadius, smoothing=p.smoothing,
-                                      opening_mm=p.openingMm, device=p.device)
+                                      opening_mm=p.openingMm, clearance_mm=p.clearanceMm,
+                                      min_edge_mm=p.minEdgeMm, device=p.device)
             self._job = self.logic.startJob(
                 p.inputSegmentation, p.inputSegmentId or None, template=p.templateSegmentation,
                 options=options)

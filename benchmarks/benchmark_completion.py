@@ -101,7 +101,7 @@ def skullbreak_run(path: Path, method: str, workers: int, out_dir: Path, templat
     return {"input": str(path), "seconds": time.perf_counter() - t,
             "defect_coverage": report["defect_coverage"], "volumes_ml": report["volumes_ml"],
             "implant_watertight": report["implant"]["watertight"],
-            "implant_components": report["implant"]["components"],
+            "implant_components": report["implant"]["pieces"],
             "timings_s": report["timings_s"], "output_dir": str(out_dir)}
 
 

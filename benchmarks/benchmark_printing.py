@@ -61,7 +61,7 @@ def _mesh_child(path: str, smoothing: float, decimate: float, queue) -> None:
     queue.put({"smoothing": smoothing, "decimate": decimate, "seconds": round(seconds, 2),
                "peak_added_mb": round(mem.peak_mb, 1),
                "triangles": mesh.triangle_count, "watertight": rep["watertight"],
-               "components": rep["components"], "volume_ml": round(rep["volume_ml"], 2)})
+               "components": rep["pieces"], "volume_ml": round(rep["volume_ml"], 2)})
 
 
 def meshing_speed(settings) -> list:
@@ -115,7 +115,7 @@ def run_case(case: str, data: Path, methods, fidelity: bool, render_to: Path = N
         row["upsample_s"] = round(up_s, 2)
         mesh = mask_to_mesh(ours)
         rep = printability_report(mesh, thickness=True)
-        row.update({"mesh_watertight": rep["watertight"], "mesh_components": rep["components"],
+        row.update({"mesh_watertight": rep["watertight"], "mesh_components": rep["pieces"],
                     "wall_min_mm": rep["wall_thickness_mm"]["min"],
                     "wall_p5_mm": rep["wall_thickness_mm"]["p5"]})
         out["implant"][method] = row
@@ -139,7 +139,7 @@ def _skull_row(mesh, truth_mesh) -> dict:
     rep = printability_report(mesh)
     return {**{k: round(v, 4) for k, v in fid.items()},
             "watertight": rep["watertight"], "non_manifold_edges": rep["non_manifold_edges"],
-            "components": rep["components"], "triangles": rep["triangles"],
+            "components": rep["pieces"], "triangles": rep["triangles"],
             "volume_ml": round(rep["volume_ml"], 2)}
 
 
@@ -180,7 +180,7 @@ def markdown(meshing: list, results: list, implant_table: dict) -> str:
                          f"{np.mean([x['p95_mm'] for x in rows]):.3f} | "
                          f"{np.mean([x['staircase_index'] for x in rows]):.4f} | "
                          f"{all(x['watertight'] for x in rows)} | "
-                         f"{np.mean([x['components'] for x in rows]):.0f} | "
+                         f"{np.mean([x['pieces'] for x in rows]):.0f} | "
                          f"{np.mean([x['triangles'] for x in rows]):.0f} |")
         lines.append("")
     if implant_table:

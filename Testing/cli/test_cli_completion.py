@@ -69,6 +69,10 @@ def test_run_writes_every_file_of_the_complete_mode(tmp_path, oracle_completion,
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
     report = json.loads((out / protocol.REPORT).read_text())
     assert report["mode"] == "complete" and report["files"] == names
+    assert list(report)[0] == "summary" and report["summary"]["implant"]["pieces"] >= 1
+    assert report["fit"]["rim_gap_mm"] >= report["fit"]["clearance_mm"] - 0.1
+    page = (out / protocol.REPORT_HTML).read_text()
+    assert page.count("data:image/png;base64,") == 2 and "PRINTABLE" in page
     assert report["implant"]["watertight"] and report["skull"]["watertight"]
     assert report["defect_coverage"]["closed_fraction"] > 0.9
     got = read_mask(out / protocol.IMPLANT)

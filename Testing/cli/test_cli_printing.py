@@ -44,8 +44,10 @@ def case(sample_dir, tmp_path_factory):
 def test_implant_command_beats_the_plain_clean_up(case, tmp_path):
     folder, masks = case
     out = tmp_path / "implant.nrrd"
+    # the clean-up alone (no fitting gap, no edge trim: the ground truth touches the bone)
     proc = run_cli("implant", "--complete", folder / "upsampled.nrrd",
-                   "--defective", folder / "defective.nrrd", "--output", out)
+                   "--defective", folder / "defective.nrrd", "--output", out,
+                   "--clearance-mm", 0, "--min-edge-mm", 0)
     assert proc.returncode == 0, proc.stderr
     progress = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("PROGRESS")]
     assert progress == sorted(progress) and progress[-1] == 1.0
@@ -71,7 +73,7 @@ def test_mesh_command_writes_a_watertight_lps_stl_and_its_report(case, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert b"SPACE=LPS" in out.read_bytes()[:80]
     rep = json.loads(report.read_text())
-    assert rep["watertight"] and rep["outward_normals"] and rep["components"] == 1
+    assert rep["watertight"] and rep["outward_normals"] and rep["pieces"] == 1
     assert rep["volume_ml"] == pytest.approx(masks["implant"].volume_ml, rel=0.02)
     assert 0 < rep["wall_thickness_mm"]["min"] < rep["wall_thickness_mm"]["median"] < 15
     mesh = read_mesh(out)

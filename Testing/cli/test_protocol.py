@@ -21,5 +21,6 @@ def test_exit_codes_and_output_names():
     complete = protocol.run_outputs("complete", render=True)
     assert protocol.RENDER in complete and protocol.IMPLANT_STL in complete
     assert protocol.RENDER not in protocol.run_outputs("complete", render=False)
+    assert protocol.REPORT_HTML in complete
     assert protocol.run_outputs("refine", render=True) == [protocol.REFINED, protocol.SKULL_STL,
-                                                           protocol.REPORT]
+                                                           protocol.REPORT, protocol.REPORT_HTML]

@@ -21,7 +21,7 @@ def test_sphere_volume_and_area_match_the_analytic_values(sphere):
     smooth = mask_to_mesh(sphere)
     rep = printability_report(smooth)
     assert rep["watertight"] and rep["consistently_oriented"] and rep["outward_normals"]
-    assert rep["components"] == 1 and rep["degenerate_triangles"] == 0
+    assert rep["pieces"] == 1 and rep["degenerate_triangles"] == 0
     assert rep["volume_ml"] * 1000 == pytest.approx(volume, rel=0.01)
     assert rep["area_mm2"] == pytest.approx(area, rel=0.02)
     # the staircase of raw marching cubes inflates the area; smoothing removes it
@@ -35,13 +35,14 @@ def test_hollow_shell_reports_two_surfaces_with_the_cavity_facing_inwards():
     shell = ball_mask((12.0, 8.0))
     mesh = mask_to_mesh(shell)
     rep = printability_report(mesh)
-    assert rep["watertight"] and rep["components"] == 2
+    assert rep["watertight"] and rep["pieces"] == 1
+    assert rep["shells"]["count"] == 1 and rep["cavities"]["count"] == 1
     assert rep["volume_ml"] * 1000 == pytest.approx(4 / 3 * np.pi * (12.0 ** 3 - 8.0 ** 3), rel=0.01)
     assert rep["area_mm2"] == pytest.approx(4 * np.pi * (12.0 ** 2 + 8.0 ** 2), rel=0.02)
-    # outer surface encloses +, the cavity wall - (its normals point into the cavity)
-    outer, inner = rep["component_volumes_ml"]
-    assert outer > 0 > inner
-    assert -inner * 1000 == pytest.approx(4 / 3 * np.pi * 8.0 ** 3, rel=0.02)
+    # the outer surface encloses the shell, the cavity wall a void (normals into the cavity)
+    outer, = rep["shells"]["largest_volumes_ml"]
+    assert outer * 1000 == pytest.approx(4 / 3 * np.pi * 12.0 ** 3, rel=0.02)
+    assert rep["cavities"]["volume_ml"] * 1000 == pytest.approx(4 / 3 * np.pi * 8.0 ** 3, rel=0.02)
     # wall thickness by ray casting: 4 mm (rays from both surfaces cross the wall)
     t = wall_thickness(mesh, max_rays=3000)
     assert t["median"] == pytest.approx(4.0, abs=0.25) and t["min"] > 3.0
@@ -114,8 +115,8 @@ def test_disconnected_pieces_are_kept_and_reported():
     count, labels = mesh_components(mesh)
     assert count == 2 and labels.shape == (mesh.triangle_count,)
     rep = printability_report(mesh)
-    assert rep["components"] == 2 and rep["watertight"]
-    assert rep["component_volumes_ml"][0] > rep["component_volumes_ml"][1] > 0
+    assert rep["pieces"] == 2 and rep["watertight"] and rep["cavities"]["count"] == 0
+    assert rep["shells"]["largest_volumes_ml"][0] > rep["shells"]["largest_volumes_ml"][1] > 0
 
 
 def test_decimation_keeps_a_closed_surface_and_the_volume(sphere):

@@ -94,7 +94,7 @@ def summary_row(case: Case, status: str, report: Optional[dict] = None, error: s
     row["skull_watertight"] = report.get("skull", {}).get("watertight", "")
     if report.get("mode") == "complete":
         row["implant_ml"] = _rounded(volumes.get("implant"), 2)
-        row["implant_pieces"] = report["implant"]["components"]
+        row["implant_pieces"] = report["implant"]["pieces"]
         row["implant_watertight"] = report["implant"]["watertight"]
         row["closed_fraction"] = _rounded(report["defect_coverage"]["closed_fraction"], 3)
     row["seconds"] = _rounded(sum(report.get("timings_s", {}).values()), 1)

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ._shared.bounds import argument, check
 from ._shared.errors import VoxelRearrangementError
 from .learned.weights import DEFAULT_DEVICE, DEVICES
+from .printing.fit import DEFAULT_CLEARANCE_MM, DEFAULT_MIN_EDGE_MM
 from .printing.implant import DEFAULT_OPENING_MM
 from .printing.meshing import DEFAULT_SMOOTHING
 from .synthesis.refine import METHODS
@@ -53,6 +54,12 @@ class PipelineOptions:
                                   bound="hamming_radius")
     opening_mm: float = _option(DEFAULT_OPENING_MM, "--opening-mm",
                                 "implant clean-up: radius (mm) of the opening", bound="opening_mm")
+    clearance_mm: float = _option(DEFAULT_CLEARANCE_MM, "--clearance-mm",
+                                  "gap (mm) between the implant's rim and the defective bone, for "
+                                  "fitting it (0: touching)", bound="clearance_mm")
+    min_edge_mm: float = _option(DEFAULT_MIN_EDGE_MM, "--min-edge-mm",
+                                 "the implant's edge is trimmed where thinner than this (mm; 0: "
+                                 "no trim)", bound="min_edge_mm")
     smoothing: float = _option(DEFAULT_SMOOTHING, "--smoothing",
                                "mesh smoothing 0..1 (0: raw marching cubes)", bound="smoothing")
     render: bool = _option(True, "--no-render", "skip render.png", action="store_false")

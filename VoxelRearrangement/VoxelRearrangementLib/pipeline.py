@@ -42,8 +42,13 @@ from .cli import protocol
 from .grids.geometry import Mask, binary
 from .io.masks import read_grid, read_mask, write_mask, write_probability
 from .options import PipelineOptions
+from .report.page import write_report_html
+from .report.summary import run_summary
 
 PathLike = Union[str, os.PathLike]
+#: How to read the numbers of report.json.
+UNITS = {"lengths": "mm", "areas": "mm^2", "volumes": "mL", "coordinates": "LPS mm (as NRRD and Slicer)",
+         "times": "s"}
 
 
 def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
@@ -70,12 +75,14 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
     check_skull(skull, f"the {what}" + (f" {source_name}" if source_name else ""))
     with _staging(out) as staging:
         if options.mode == "complete":
-            report = _complete(skull, source_name, options, staging, stage)
+            report, pictures = _complete(skull, source_name, options, staging, stage)
         else:
-            report = _refine(skull, source_name, options, staging, stage)
+            report, pictures = _refine(skull, source_name, options, staging, stage), {}
         report["files"] = names
         report["notes"] = notes
+        report = {"summary": run_summary(report, options), "units": UNITS, **report}
         write_text(staging / protocol.REPORT, json.dumps(report, indent=2, default=float))
+        write_report_html(staging / protocol.REPORT_HTML, report["summary"], report, pictures)
         stage.check_cancel()
         _publish(staging, out, names)
     stage.report(1.0, "done")
@@ -173,6 +180,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
               staging: Path, stage: Stage) -> dict:
     from .evaluation.closure import defect_coverage
     from .learned.completion.inference import complete_skull
+    from .printing.fit import fit_implant, rim_gap_mm
     from .printing.implant import extract_implant
 
     times: Dict[str, float] = {}
@@ -189,8 +197,13 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
     times["refinement_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    implant = extract_implant(completed, defective, opening_mm=options.opening_mm,
-                              progress=stage.sub(0.6, 0.7).report)
+    designed = extract_implant(completed, defective, opening_mm=options.opening_mm,
+                               progress=stage.sub(0.6, 0.66).report)
+    implant = fit_implant(designed, defective, options.clearance_mm, options.min_edge_mm,
+                          progress=stage.sub(0.66, 0.7).report)
+    fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
+           "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
+           "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
     times["implant_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -211,7 +224,8 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
                                 stage.sub(0.85, 0.9), thickness=True)
         stage.report(0.92, "checking the defect coverage")
-        coverage = defect_coverage(defective, implant)
+        coverage = defect_coverage(defective, designed)  # before the gap: it is meant to be open
+        pictures = _pictures(defective, implant)
         stage.report(0.95, "writing the masks")
         for future in done:
             future.result()
@@ -219,13 +233,24 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
     return {
         "mode": "complete", "input": source_name, "input_shape": list(defective.array.shape),
         "method": options.method, "device": options.device,
-        "coarse_shape": list(result.mask.array.shape),
+        "coarse_shape": list(result.mask.array.shape), "completion_device": result.device,
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},
-        "defect_coverage": coverage,
+        "defect_coverage": coverage, "fit": fit,
         "skull": skull_print, "implant": implant_print,
         "timings_s": {k: round(v, 2) for k, v in times.items()},
-    }
+    }, pictures
+
+
+def _pictures(defective: Mask, implant: Mask) -> Dict[str, Optional[bytes]]:
+    """The pictures of report.html (None when matplotlib is missing)."""
+    captions = ("The skull and the implant (orange), from the defect's side",
+                "Slices through the defect: bone grey, implant orange")
+    if importlib.util.find_spec("matplotlib") is None:
+        return dict.fromkeys(captions)
+    from .report.figures import defect_slices, defect_view, panels_png
+    return {captions[0]: panels_png([defect_view(defective, implant)]),
+            captions[1]: panels_png(defect_slices(defective, implant))}
 
 
 def _refine(coarse: Mask, source_name: Optional[str], options: PipelineOptions,

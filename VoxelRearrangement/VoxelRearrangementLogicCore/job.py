@@ -34,6 +34,7 @@ from VoxelRearrangementLib.cli import protocol
 from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask
 from VoxelRearrangementLib.io.masks import read_mask, write_mask
 from VoxelRearrangementLib.options import PipelineOptions, run_argv
+from VoxelRearrangementLib.report.summary import summary_lines
 from VoxelRearrangementLib.synthesis.refine import TEMPLATE_METHODS
 
 from . import models
@@ -303,12 +304,7 @@ class PipelineJob:
                           implant_watertight=implant_watertight)
             implant_report = dict(report.get("implant", {}), watertight=implant_watertight,
                                   volume_ml=round(outputs.implant.volume_ml, 3))
-            summary = (f"Implant {outputs.implant.volume_ml:.1f} mL; implant mesh "
-                       f"{_tight(implant_watertight)}, skull mesh {_tight(skull_watertight)}")
-        else:
-            shape = " x ".join(str(n) for n in outputs.skull.array.shape)
-            summary = (f"Refined skull {outputs.skull.volume_ml:.0f} mL on a {shape} grid; "
-                       f"mesh {_tight(skull_watertight)}")
+        summary = "\n".join(summary_lines(outputs.report["summary"]))
 
         created = []
         try:
@@ -343,7 +339,3 @@ class PipelineJob:
         self.scene.AddNode(node)
         created.append(node)
         return node
-
-
-def _tight(watertight: Optional[bool]) -> str:
-    return "watertight" if watertight else "NOT watertight"

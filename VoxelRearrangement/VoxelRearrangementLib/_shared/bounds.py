@@ -45,6 +45,10 @@ BOUNDS: Dict[str, Bound] = {
     "opening_mm": Bound(0.0, 3.0, unit="mm",
                         why="the opening's cost grows with the cube of its radius; 3 mm already "
                             "removes every part of the implant thinner than 6 mm"),
+    "clearance_mm": Bound(0.0, 3.0, unit="mm",
+                          why="a wider gap at the rim leaves the implant loose in the defect"),
+    "min_edge_mm": Bound(0.0, 4.0, unit="mm",
+                         why="a thicker minimum trims the implant's edge back from the rim"),
     "smoothing_mm": Bound(0.0, 5.0, unit="mm", why="a wider Gaussian flattens the skull's curvature"),
     "min_component_ml": Bound(0.0, 100.0, unit="mL", why="an implant larger than that is one piece"),
     "smoothing": Bound(0.0, 1.0, why="the strength of the mesh smoothing"),

@@ -11,6 +11,7 @@ from .._shared.progress import Stage
 from ..checks import check_skull
 from ..io.masks import check_mask_output, read_mask, write_mask
 from ..io.meshes import mesh_format, write_mesh
+from ..printing.fit import DEFAULT_CLEARANCE_MM, DEFAULT_MIN_EDGE_MM, fit_implant
 from ..printing.implant import (
     DEFAULT_MIN_COMPONENT_ML,
     DEFAULT_OPENING_MM,
@@ -38,6 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=DEFAULT_MIN_COMPONENT_ML,
                    help="extra pieces touching the defect border are kept from this volume (mL) "
                         "up; the largest piece is always kept (default %(default)s)")
+    p.add_argument("--clearance-mm", type=argument("clearance_mm", "--clearance-mm"),
+                   default=DEFAULT_CLEARANCE_MM,
+                   help="gap (mm) left between the implant and the defective bone all along the "
+                        "rim, for fitting it; 0: touching (default %(default)s)")
+    p.add_argument("--min-edge-mm", type=argument("min_edge_mm", "--min-edge-mm"),
+                   default=DEFAULT_MIN_EDGE_MM,
+                   help="the implant's edge is trimmed where thinner than this (mm); 0: no trim "
+                        "(default %(default)s)")
     p.add_argument("--segment", help="segment name or ID when an input .seg.nrrd holds several")
     p.set_defaults(func=_implant)
 
@@ -69,7 +78,9 @@ def _implant(args) -> int:
     implant = extract_implant(complete, defective, opening_mm=args.opening_mm,
                               smoothing_mm=args.smoothing_mm,
                               min_component_ml=args.min_component_ml,
-                              progress=Stage(print_progress).sub(0.1, 0.9).report)
+                              progress=Stage(print_progress).sub(0.1, 0.8).report)
+    implant = fit_implant(implant, defective, args.clearance_mm, args.min_edge_mm,
+                          args.min_component_ml, progress=Stage(print_progress).sub(0.8, 0.95).report)
     write_mask(args.output, implant, segment_name="Implant")
     print(f"implant: {implant.volume_ml:.2f} mL -> {args.output}", flush=True)
     print_progress(1.0, "done")
@@ -90,7 +101,7 @@ def _mesh(args) -> int:
                    "smoothing": args.smoothing, "decimate": args.decimate})
     if args.report:
         write_text(args.report, json.dumps(report, indent=2))
-    print(f"mesh: {report['triangles']} triangles, {report['components']} component(s), "
+    print(f"mesh: {report['triangles']} triangles, {report['pieces']} piece(s), "
           f"{report['volume_ml']:.2f} mL, watertight {report['watertight']} -> {args.output}",
           flush=True)
     print_progress(1.0, "done")

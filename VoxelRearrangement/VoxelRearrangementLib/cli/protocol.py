@@ -70,13 +70,14 @@ IMPLANT = "implant.nrrd"                          #: complete mode: the implant 
 IMPLANT_STL = "implant.stl"                       #: complete mode: the implant mesh (LPS mm)
 REFINED = "refined.nrrd"                          #: refine mode: the refined skull
 SKULL_STL = "skull.stl"                           #: the skull mesh (LPS mm)
-REPORT = "report.json"                            #: what was run and measured
+REPORT = "report.json"                            #: what was run and measured (its summary first)
+REPORT_HTML = "report.html"                       #: the summary and pictures, one page for people
 RENDER = "render.png"                             #: complete mode, unless --no-render
 
 
 def run_outputs(mode: str, render: bool) -> List[str]:
     """The files ``run`` writes in ``mode`` (``complete`` or ``refine``)."""
     if mode == "refine":
-        return [REFINED, SKULL_STL, REPORT]
-    return [COMPLETED, COMPLETED_COARSE, PROBABILITY, IMPLANT, SKULL_STL, IMPLANT_STL, REPORT] + \
-        ([RENDER] if render else [])
+        return [REFINED, SKULL_STL, REPORT, REPORT_HTML]
+    return [COMPLETED, COMPLETED_COARSE, PROBABILITY, IMPLANT, SKULL_STL, IMPLANT_STL, REPORT,
+            REPORT_HTML] + ([RENDER] if render else [])

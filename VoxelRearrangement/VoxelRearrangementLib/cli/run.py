@@ -32,11 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     source = args.defective if mode == "complete" else args.coarse
     report = run_pipeline(source, args.output_dir, options, progress=print_progress,
                           segment=args.segment)
-    if mode == "complete":
-        cov = report["defect_coverage"]
-        print(f"implant {report['volumes_ml']['implant']:.1f} mL, closes "
-              f"{100 * cov['closed_fraction']:.0f}% of the defect; files in {args.output_dir}")
-    else:
-        print(f"refined skull {report['volumes_ml']['skull']:.0f} mL on a "
-              f"{' x '.join(map(str, report['target_shape']))} grid; files in {args.output_dir}")
+    from ..report.summary import summary_lines
+    print("\n".join(summary_lines(report["summary"])))
+    print(f"files in {args.output_dir} (report.html: the summary with pictures)")
     return 0

@@ -15,6 +15,9 @@ the defect rim) and isolated noise. The clean-up, with no per-case tuning:
    the pieces are selected again;
 4. nothing that overlaps the defective skull is ever kept.
 
+The fit to the defect (a gap at the rim, a minimum edge thickness) is the next step,
+:func:`~.fit.fit_implant`.
+
 The opening and the piece selection work on the foreground voxels only (flat indices, one
 vectorised step per neighbourhood offset) and the smoothing on the implant's bounding box,
 so a 512 x 512 x 250 head takes a few seconds (5-9 s measured on a busy 2-core machine).
@@ -65,7 +68,7 @@ def raw_implant(complete: Mask, defective: Mask) -> np.ndarray:
     return (np.not_equal(complete.array, 0) & np.equal(defective.array, 0)).astype(np.uint8)
 
 
-class _Sparse:
+class Sparse:
     """Morphology on the few foreground voxels of a large volume of ``shape``: voxels are kept
     as flat indices into the volume padded by ``pad`` voxels, so each neighbourhood offset is
     one constant added to all of them (vectorised over voxels; loops run over offsets only)."""
@@ -168,13 +171,13 @@ def extract_implant(complete: Mask, defective: Mask, opening_mm: float = DEFAULT
             "(are the two files swapped, or is the completed skull the defective one?)")
     check_implant_size(len(flat) * grid.voxel_volume_mm3 / 1000.0)
     ball = ball_structure(grid, opening_mm)
-    sparse = _Sparse(wall.shape, np.array(ball.shape) // 2 + 1)
+    sparse = Sparse(wall.shape, np.array(ball.shape) // 2 + 1)
     flat = sparse.flat(np.stack(np.unravel_index(flat, wall.shape), axis=1))
     if ball.sum() > 1:
         stage.report(0.1, f"opening with a ball of {opening_mm:g} mm")
         flat = sparse.open(flat, ball)
     stage.report(0.4, "selecting the pieces of the implant")
-    flat = _keep_pieces(sparse, flat, wall, grid.voxel_volume_mm3, min_component_ml)
+    flat = keep_pieces(sparse, flat, wall, grid.voxel_volume_mm3, min_component_ml)
     if len(flat) == 0:
         raise VoxelRearrangementError(
             f"the clean-up removed the whole implant (opening of {opening_mm:g} mm): "
@@ -191,8 +194,8 @@ def extract_implant(complete: Mask, defective: Mask, opening_mm: float = DEFAULT
         stage.report(0.6, f"smoothing the implant's surfaces ({smoothing_mm:g} mm)")
         part = _smooth(part, local_wall, grid.spacing, smoothing_mm)
         stage.report(0.85, "selecting the pieces of the implant")
-        local = _Sparse(part.shape, np.ones(3, dtype=int))
-        kept = _keep_pieces(local, local.flat(np.argwhere(part)), local_wall,
+        local = Sparse(part.shape, np.ones(3, dtype=int))
+        kept = keep_pieces(local, local.flat(np.argwhere(part)), local_wall,
                             grid.voxel_volume_mm3, min_component_ml)
         part[:] = False
         part[tuple(local.coords(kept).T)] = True
@@ -237,7 +240,7 @@ def _smooth(part: np.ndarray, wall: np.ndarray, spacing: np.ndarray, sigma_mm: f
     return (field > 0.5) & near & ~wall
 
 
-def _keep_pieces(sparse: _Sparse, flat: np.ndarray, wall: np.ndarray, voxel_mm3: float,
+def keep_pieces(sparse: Sparse, flat: np.ndarray, wall: np.ndarray, voxel_mm3: float,
                  min_component_ml: float) -> np.ndarray:
     """Of the voxels ``flat``: the largest 26-connected piece plus the pieces touching
     ``wall`` (unpadded volume) that hold at least ``min_component_ml``."""

@@ -115,7 +115,8 @@ def wall_thickness(mesh: Mesh, max_rays: int = 20000, seed: int = 0) -> Dict[str
     """Local wall thickness (mm) by inward ray casting from up to ``max_rays`` face centres
     (drawn with probability proportional to face area; all faces when there are fewer).
 
-    Returns ``min``, ``p1``, ``p5`` and ``median`` over the rays that hit, and ``rays``. A
+    Returns ``min``, ``p1``, ``p5`` and ``median`` over the rays that hit, ``rays``, and
+    ``min_at_lps``: where the thinnest ray starts (LPS mm, on the surface). A
     watertight mesh with outward normals is expected; rays that leave it hit nothing and are
     not counted.
     """
@@ -144,23 +145,32 @@ def wall_thickness(mesh: Mesh, max_rays: int = 20000, seed: int = 0) -> Dict[str
     for r in range(len(ok)):
         if locator.IntersectWithLine(starts[r], ends[r], 1e-9, t, x, pcoords, sub, cell):
             out[r] = float(np.linalg.norm(np.asarray(x) - centre[r]))
-    out = out[np.isfinite(out)]
-    if out.size == 0:
+    hit = np.isfinite(out)
+    if not hit.any():
         return {"min": float("nan"), "p1": float("nan"), "p5": float("nan"),
-                "median": float("nan"), "rays": 0}
+                "median": float("nan"), "rays": 0, "min_at_lps": None}
+    at = centre[hit][int(np.argmin(out[hit]))]
+    out = out[hit]
     return {"min": float(out.min()), "p1": float(np.percentile(out, 1)),
             "p5": float(np.percentile(out, 5)), "median": float(np.median(out)),
-            "rays": int(out.size)}
+            "rays": int(out.size), "min_at_lps": [round(float(x), 1) for x in at]}
+
+
+#: How many shells are listed one by one (the rest are counted).
+LISTED_SHELLS = 10
 
 
 def printability_report(mesh: Mesh, thickness: bool = False, max_rays: int = 20000) -> dict:
-    """Everything a printing tool checks, as a JSON-ready dict.
+    """Everything a printing tool checks, as a JSON-ready dict (lengths mm, areas mm^2,
+    volumes mL, coordinates LPS mm).
 
     ``watertight`` (no hole borders, no non-manifold edges), edge counts, ``consistently_oriented``,
-    ``outward_normals`` (positive enclosed volume), ``components`` with the volume and area of
-    each (largest first), ``volume_ml``, ``area_mm2``, bounding box (LPS mm), triangle and
-    vertex counts, ``degenerate_triangles``, and with ``thickness`` the wall thickness
-    (see :func:`wall_thickness`).
+    ``outward_normals`` (positive enclosed volume), the closed surfaces sorted into
+    ``shells`` (surfaces around material: the separate solid ``pieces``, with the volume and
+    area of the largest) and ``cavities`` (surfaces around a void inside material, whose
+    normals face into the void: count and total volume), ``volume_ml`` (material), ``area_mm2``,
+    bounding box, triangle and vertex counts, ``degenerate_triangles``, and with
+    ``thickness`` the wall thickness (see :func:`wall_thickness`).
     """
     topo = edge_topology(mesh)
     areas = mesh.face_areas()
@@ -168,18 +178,24 @@ def printability_report(mesh: Mesh, thickness: bool = False, max_rays: int = 200
     vols = mesh.face_signed_volumes()
     comp_vol = np.bincount(labels, weights=vols, minlength=count) / 1000.0
     comp_area = np.bincount(labels, weights=areas, minlength=count)
-    order = np.argsort(-np.abs(comp_vol))
+    shells = np.flatnonzero(comp_vol > 0)
+    shells = shells[np.argsort(-comp_vol[shells])]
+    cavities = np.flatnonzero(comp_vol <= 0)
     volume_ml = float(vols.sum() / 1000.0)
     lo = mesh.vertices.min(axis=0) if len(mesh.vertices) else np.zeros(3)
     hi = mesh.vertices.max(axis=0) if len(mesh.vertices) else np.zeros(3)
+    listed = shells[:LISTED_SHELLS]
     report = {
         "watertight": _watertight(topo, mesh.triangle_count),
         **topo,
         "consistently_oriented": bool(topo["misoriented_edges"] == 0),
         "outward_normals": bool(volume_ml > 0),
-        "components": count,
-        "component_volumes_ml": [round(float(comp_vol[i]), 4) for i in order],
-        "component_areas_mm2": [round(float(comp_area[i]), 2) for i in order],
+        "pieces": int(len(shells)),
+        "shells": {"count": int(len(shells)),
+                   "largest_volumes_ml": [round(float(comp_vol[i]), 3) for i in listed],
+                   "largest_areas_mm2": [round(float(comp_area[i]), 1) for i in listed]},
+        "cavities": {"count": int(len(cavities)),
+                     "volume_ml": round(float(-comp_vol[cavities].sum()), 3)},
         "volume_ml": volume_ml,
         "area_mm2": float(areas.sum()),
         "bbox_min_mm": lo.tolist(), "bbox_max_mm": hi.tolist(), "bbox_size_mm": (hi - lo).tolist(),

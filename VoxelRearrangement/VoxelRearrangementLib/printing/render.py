@@ -18,7 +18,7 @@ from ..grids.geometry import Mask
 _COLOURS = {1: (0.90, 0.87, 0.80), 2: (0.95, 0.55, 0.18)}
 
 
-def _view(label: np.ndarray, matrix: np.ndarray, look: np.ndarray, up: np.ndarray
+def view_image(label: np.ndarray, matrix: np.ndarray, look: np.ndarray, up: np.ndarray
           ) -> Tuple[np.ndarray, float]:
     """RGB image (rows top to bottom, float 0..1) of ``label`` seen along world ``look``
     with world ``up`` at the top; and the pixel aspect (row mm / column mm)."""
@@ -78,7 +78,7 @@ def render_png(path: Path, skull: Mask, implant: Optional[Mask] = None,
               "front": (np.array([0, 1.0, 0]), np.array([0, 0, 1.0]))}   # from the front
     fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 5))
     for ax, name in zip(np.atleast_1d(axes), views):
-        rgb, aspect = _view(label, skull.ijk_to_lps, *setups[name])
+        rgb, aspect = view_image(label, skull.ijk_to_lps, *setups[name])
         ax.imshow(rgb, aspect=aspect, interpolation="antialiased")
         ax.set_title(f"{name} view")
         ax.axis("off")

@@ -144,7 +144,8 @@ def _learned(coarse: Mask, target: Grid, weights, device: str, workers: int, sta
     from ..learned.weights import require_torch, resolve_device
     torch = require_torch()
     aligned = _aligned_target(coarse.grid, target)
-    model = load_rearrangement_model(weights, resolve_device(device))
+    report["device"] = resolve_device(device)
+    model = load_rearrangement_model(weights, report["device"])
     threads = torch.get_num_threads()
     torch.set_num_threads(workers)
     try:

@@ -29,11 +29,13 @@ PathLike = Union[str, Path]
 @dataclass
 class Completion:
     """Result on the coarse grid: ``probability`` (float32, i, j, k), ``mask`` (completed
-    skull, input bone included) and ``defective`` (the coarse input)."""
+    skull, input bone included), ``defective`` (the coarse input) and ``device`` (where the
+    network ran: ``cpu`` or ``cuda``)."""
 
     probability: np.ndarray
     mask: Mask
     defective: Mask
+    device: str = "cpu"
 
 
 def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu"):
@@ -97,4 +99,4 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     stage.report(1.0, "completed")
     back = turn.unmask
     return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
-                      back(coarse))
+                      back(coarse), next(model.parameters()).device.type)

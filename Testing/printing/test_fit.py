@@ -1,0 +1,59 @@
+"""Fitting the implant: the gap at the rim holds everywhere (measured between the meshes),
+the edge trim sets the thinnest wall, and the options are checked."""
+import numpy as np
+import pytest
+
+from helpers import bevelled_defect, sheared_matrix, surface_distances
+from VoxelRearrangementLib import VoxelRearrangementError, extract_implant, mask_to_mesh, printability_report
+from VoxelRearrangementLib.printing.fit import fit_implant, rim_gap_mm
+
+
+@pytest.fixture(scope="module")
+def bevelled():
+    """Defective skull (sheared grid) and its raw implant, whose rim tapers to nothing."""
+    complete, defective = bevelled_defect(sheared_matrix())
+    designed = extract_implant(complete, defective, opening_mm=0.0, smoothing_mm=0.0)
+    return defective, designed, mask_to_mesh(defective, smoothing=0.0)
+
+
+def rim_distance_mm(implant, defective_mesh) -> float:
+    """The smallest distance from the implant's mesh to the defective skull's mesh."""
+    return float(surface_distances(mask_to_mesh(implant, smoothing=0.0).vertices, defective_mesh).min())
+
+
+def thinnest_wall_mm(implant) -> float:
+    """The 1st percentile of the wall thickness (ray casting) of the implant's printed mesh
+    (default smoothing: the raw staircase's corners would read thinner than the wall is)."""
+    return printability_report(mask_to_mesh(implant), thickness=True)["wall_thickness_mm"]["p1"]
+
+
+@pytest.mark.parametrize("clearance", [0.5, 1.0, 2.0])
+def test_the_gap_holds_everywhere_along_the_rim(bevelled, clearance):
+    defective, designed, defective_mesh = bevelled
+    assert rim_distance_mm(designed, defective_mesh) < 0.05      # unfitted: it touches the bone
+    fitted = fit_implant(designed, defective, clearance_mm=clearance, min_edge_mm=0.0)
+    assert rim_distance_mm(fitted, defective_mesh) >= clearance
+    assert rim_gap_mm(fitted, defective) >= clearance
+    assert not (fitted.array & defective.array).any()
+
+
+def test_the_edge_trim_sets_the_thinnest_wall(bevelled):
+    """Untrimmed, the feathered rim is a fraction of a millimetre thick; trimmed, the thinnest
+    wall of the printed mesh (1st percentile of 20 000 rays) is at least the minimum edge."""
+    defective, designed, _ = bevelled
+    assert thinnest_wall_mm(fit_implant(designed, defective, 0.0, 0.0)) < 0.6
+    for edge in (1.5, 2.0):
+        trimmed = fit_implant(designed, defective, clearance_mm=1.0, min_edge_mm=edge)
+        assert thinnest_wall_mm(trimmed) >= edge
+    assert fit_implant(designed, defective, 1.0, 2.0).volume_ml < fit_implant(designed, defective, 1.0, 0.0).volume_ml
+
+
+def test_zero_leaves_the_implant_as_it_is_and_bad_values_are_refused(bevelled):
+    defective, designed, _ = bevelled
+    assert np.array_equal(fit_implant(designed, defective, 0.0, 0.0).array, designed.array)
+    with pytest.raises(VoxelRearrangementError, match="clearance_mm"):
+        fit_implant(designed, defective, clearance_mm=-1.0)
+    with pytest.raises(VoxelRearrangementError, match="min_edge_mm"):
+        fit_implant(designed, defective, min_edge_mm=9.0)
+    with pytest.raises(VoxelRearrangementError, match="removed the whole implant"):
+        fit_implant(designed, defective, clearance_mm=3.0, min_edge_mm=4.0)

@@ -1,0 +1,90 @@
+"""The summary block and report.html: a good implant is printable; one with an opening and
+one in pieces are not, and say why; the page is self-contained."""
+import numpy as np
+import pytest
+
+from VoxelRearrangementLib import (
+    Mask,
+    PipelineOptions,
+    defect_coverage,
+    mask_to_mesh,
+    printability_report,
+    read_mask,
+)
+from VoxelRearrangementLib.printing.fit import rim_gap_mm
+from VoxelRearrangementLib.report.page import report_html
+from VoxelRearrangementLib.report.summary import LIMITS, run_summary, summary_lines
+
+
+@pytest.fixture(scope="module")
+def case069(sample_dir):
+    return read_mask(sample_dir / "skull069_defective.nrrd"), read_mask(sample_dir / "skull069_implant.nrrd")
+
+
+def summary_of(defective, implant, clearance=0.0):
+    """The summary of a pipeline report holding what run measures on ``implant``."""
+    report = {"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
+              "implant": printability_report(mask_to_mesh(implant), thickness=True),
+              "defect_coverage": defect_coverage(defective, implant),
+              "fit": {"clearance_mm": clearance, "min_edge_mm": 0.0,
+                      "rim_gap_mm": round(rim_gap_mm(implant, defective), 2)},
+              "completion_device": "cpu"}
+    return run_summary(report, PipelineOptions())
+
+
+def altered(implant, cut):
+    """``implant`` with the voxels where ``cut(i, j)`` holds removed (a cut through it)."""
+    array = np.ascontiguousarray(implant.array).copy()
+    centre = np.argwhere(array).mean(axis=0)
+    i, j = np.indices(array.shape[:2])
+    array[cut(i - centre[0], j - centre[1])] = 0
+    return Mask(array, implant.ijk_to_lps)
+
+
+def test_the_ground_truth_implant_is_printable(case069):
+    defective, implant = case069
+    summary = summary_of(defective, implant)
+    assert summary["printable"] and summary["reasons"] == []
+    facts = summary["implant"]
+    assert facts["pieces"] == 1 and facts["watertight"] and facts["closed_fraction"] == 1.0
+    assert facts["volume_ml"] == pytest.approx(implant.volume_ml, abs=0.1)
+    assert 60 < max(facts["size_mm"]) < 120 and facts["thinnest_wall_mm"] >= 1.0
+    assert len(facts["thinnest_point_lps"]) == 3
+    assert summary["run"]["method"] == "hash" and "bundled" in summary["run"]["table"]
+    assert summary["run"]["device"] == {"completion": "cpu"}
+    assert {"VoxelRearrangementLib", "numpy", "python"} <= set(summary["run"]["versions"])
+    assert LIMITS in summary["caveats"]
+    assert summary_lines(summary)[0] == "PRINTABLE: yes"
+
+
+def test_an_implant_with_an_opening_is_not_printable_and_says_where_it_is_open(case069):
+    defective, implant = case069
+    summary = summary_of(defective, altered(implant, lambda di, dj: np.hypot(di, dj) < 25))
+    assert not summary["printable"]
+    assert summary["implant"]["closed_fraction"] < 0.98 and summary["implant"]["open_directions"] > 0
+    assert any("open" in reason for reason in summary["reasons"])
+    assert summary_lines(summary)[0] == "PRINTABLE: no, because"
+
+
+def test_an_implant_in_pieces_is_not_printable(case069):
+    defective, implant = case069
+    summary = summary_of(defective, altered(implant, lambda di, dj: np.abs(di) < 4))
+    assert not summary["printable"] and summary["implant"]["pieces"] == 2
+    assert "the implant is in 2 pieces" in summary["reasons"]
+
+
+def test_a_gap_smaller_than_asked_for_is_a_reason(case069):
+    defective, implant = case069
+    summary = summary_of(defective, implant, clearance=1.0)   # the ground truth touches the bone
+    assert any("gap at the rim" in reason for reason in summary["reasons"])
+
+
+def test_the_page_is_self_contained_and_leads_with_the_verdict(case069):
+    defective, implant = case069
+    summary = summary_of(defective, implant)
+    page = report_html(summary, {"summary": summary, "mode": "complete"},
+                       {"picture": b"\x89PNG fake", "missing": None})
+    assert page.index("PRINTABLE: yes") < page.index("Summary") < page.index("Engineering detail")
+    assert "data:image/png;base64," in page and "matplotlib is not installed" in page
+    assert "src='http" not in page and "<script" not in page and "<link" not in page  # offline
+    assert LIMITS in page
