@@ -118,20 +118,3 @@ def bevelled_defect(matrix):
     half_angle = np.deg2rad(55 - 20 * np.clip((r - 18) / 10, 0, 1))
     cap = (d[2] > 0) & (d[2] > r * np.cos(half_angle))
     return complete, Mask((complete.array & ~cap).astype(np.uint8), matrix)
-
-
-def surface_distances(points: np.ndarray, mesh) -> np.ndarray:
-    """Distance (mm) from each of ``points`` (N x 3, LPS mm) to the surface of ``mesh``."""
-    from vtkmodules.vtkCommonCore import reference
-    from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
-
-    from VoxelRearrangementLib.printing.meshing import mesh_to_polydata
-    locator = vtkStaticCellLocator()
-    locator.SetDataSet(mesh_to_polydata(mesh))
-    locator.BuildLocator()
-    closest, cell, sub, d2 = [0.0] * 3, reference(0), reference(0), reference(0.0)
-    out = np.empty(len(points))
-    for n, p in enumerate(points.tolist()):
-        locator.FindClosestPoint(p, closest, cell, sub, d2)
-        out[n] = d2.get() ** 0.5
-    return out

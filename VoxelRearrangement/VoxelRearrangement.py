@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import qt
 import slicer
 import vtk
-from slicer import vtkMRMLModelNode, vtkMRMLSegmentationNode
+from slicer import vtkMRMLModelNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
@@ -136,7 +136,9 @@ class VoxelRearrangementParameterNode:
     """Inputs, options and outputs of the module panel (saved with the scene).
 
     inputSegmentation/inputSegmentId - the skull segment (defective, or coarse in refine mode).
-    mode - "complete" (defective skull at full resolution) or "refine" (coarse skull).
+    inputVolume, boneHu - ct mode: the head CT and the bone threshold (HU).
+    mode - "complete" (defective skull at full resolution), "ct" (a head CT) or "refine"
+    (coarse skull).
     templateSegmentation - template skull; None uses the bundled SkullFix vote tables.
     method - refinement method; hammingRadius, workers - synthesis options.
     smoothing - mesh smoothing factor (0..1); openingMm - implant clean-up (mm).
@@ -149,6 +151,8 @@ class VoxelRearrangementParameterNode:
 
     inputSegmentation: vtkMRMLSegmentationNode
     inputSegmentId: str = ""
+    inputVolume: vtkMRMLScalarVolumeNode
+    boneHu: Annotated[float, within("bone_hu")] = DEFAULTS.bone_hu
     mode: Annotated[str, Choice(list(MODES))] = DEFAULTS.mode
     templateSegmentation: vtkMRMLSegmentationNode
     method: Annotated[str, Choice(list(METHODS))] = DEFAULTS.method
@@ -254,7 +258,13 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
             self.ui.inputSegmentSelector.setCurrentNode(p.inputSegmentation)
         if p.inputSegmentId and self.ui.inputSegmentSelector.currentSegmentID() != p.inputSegmentId:
             self.ui.inputSegmentSelector.setCurrentSegmentID(p.inputSegmentId)
-        refine = p.mode == "refine"
+        refine, ct = p.mode == "refine", p.mode == "ct"
+        for widget in (self.ui.inputVolumeLabel, self.ui.inputVolumeSelector, self.ui.boneHuLabel,
+                       self.ui.boneHuSliderWidget):
+            widget.visible = ct
+        for widget in (self.ui.inputSegmentationLabel, self.ui.inputSegmentationSelector,
+                       self.ui.inputSegmentLabel, self.ui.inputSegmentSelector):
+            widget.visible = not ct
         self.ui.openingSliderWidget.enabled = not refine
         self.ui.fitCollapsibleButton.enabled = not refine
         self.ui.fitConsequenceLabel.text = fitConsequences(p.clearanceMm, p.minEdgeMm)
@@ -270,6 +280,8 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
 
     def _whyNotReady(self) -> Optional[str]:
         p = self._parameterNode
+        if p.mode == "ct":
+            return None if p.inputVolume else _("Select the head CT")
         if not p.inputSegmentation:
             return _("Select the input segmentation")
         segmentation = p.inputSegmentation.GetSegmentation()
@@ -291,10 +303,11 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
             options = PipelineOptions(mode=p.mode, method=p.method, workers=p.workers,
                                       hamming_radius=p.hammingRadius, smoothing=p.smoothing,
                                       opening_mm=p.openingMm, clearance_mm=p.clearanceMm,
-                                      min_edge_mm=p.minEdgeMm, device=p.device)
+                                      min_edge_mm=p.minEdgeMm, bone_hu=p.boneHu, device=p.device)
+            ct = p.mode == "ct"
             self._job = self.logic.startJob(
-                p.inputSegmentation, p.inputSegmentId or None, template=p.templateSegmentation,
-                options=options)
+                p.inputVolume if ct else p.inputSegmentation, None if ct else (p.inputSegmentId or None),
+                template=p.templateSegmentation, options=options)
             self._job.on_progress = self._onProgress
             self.ui.applyButton.text = _("Cancel")
             self.ui.applyButton.toolTip = _("Stop the running job; nothing is added to the scene")
@@ -453,6 +466,8 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         self.test_complete_defective_sample()
         self.setUp()
         self.test_refine_coarse_sample_learned()
+        self.setUp()
+        self.test_complete_from_a_ct()
 
     def _refine_sample(self, method: str):
         """Refine the coarse sample with ``method``; checks shared by the refine tests."""
@@ -510,3 +525,26 @@ class VoxelRearrangementTest(ScriptedLoadableModuleTest):
         self.assertEqual(len(written), 3)
         shutil.rmtree(folder, ignore_errors=True)
         self.delayDisplay("Complete test passed")
+
+    def test_complete_from_a_ct(self):
+        """A synthetic head CT made from the defective sample (no head CT ships with the
+        extension), every second voxel for speed."""
+        import numpy as np
+
+        from VoxelRearrangementLib.ct.phantom import synthetic_head_ct
+        from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask
+        from VoxelRearrangementLogicCore.segment_arrays import segment_to_mask
+        self.delayDisplay("Completing a skull from a synthetic CT")
+        logic = VoxelRearrangementLogic()
+        mask = segment_to_mask(logic.loadSample("skull069_defective"))
+        matrix = mask.ijk_to_lps.copy()
+        matrix[:3, :3] *= 2
+        ct = synthetic_head_ct(Mask(np.ascontiguousarray(mask.array[::2, ::2, ::2]), matrix)).ct
+        volume = slicer.util.addVolumeFromArray(ct.array.transpose(2, 1, 0).copy(),
+                                                ijkToRAS=LPS_TO_RAS @ ct.ijk_to_lps, name="head CT")
+        result = logic.process(volume, method="hash", device="cpu")
+        self.assertEqual(result.mode, "ct")
+        self.assertEqual(len(result.nodes), 5)
+        self.assertIsNotNone(result.ct_skull_segmentation)
+        self.assertGreater(result.report["implant_volume_ml"], 20.0)
+        self.delayDisplay("CT test passed")

@@ -322,3 +322,49 @@ def test_complete_pipeline_on_the_defective_sample(core, sample_dir, tmp_path):
     assert implant.grid.same_as(truth.grid)
     assert 0.5 * truth.volume_ml < implant.volume_ml < 2.0 * truth.volume_ml
     assert result.report["skull_watertight"] and result.report["implant_watertight"]
+    decimation = result.report["skull"]["decimation"]  # skull.stl of at most 30 MB, within 0.1 mm
+    assert decimation["triangles_after"] * 50 + 84 <= 30e6 and decimation["deviation"]["max_mm"] <= 0.1
+
+
+def add_volume(core, image, name="head CT"):
+    """A scalar volume node holding ``image`` (its LPS geometry as Slicer's IJK-to-RAS)."""
+    data = vtk.vtkImageData()
+    data.SetDimensions(*image.array.shape)
+    scalars = numpy_support.numpy_to_vtk(np.asfortranarray(image.array).ravel(order="F"), deep=True)
+    data.GetPointData().SetScalars(scalars)
+    node = slicer.vtkMRMLScalarVolumeNode()
+    node.SetName(name)
+    node.SetAndObserveImageData(data)
+    node.SetIJKToRASMatrix(numpy_to_matrix(LPS_TO_RAS @ image.ijk_to_lps))
+    core.scene.AddNode(node)
+    return node
+
+
+def test_a_ct_volume_node_reads_back_exactly(core):
+    from VoxelRearrangementLib.grids.geometry import Image
+    from VoxelRearrangementLogicCore.segment_arrays import volume_to_image
+    rng = np.random.default_rng(0)
+    image = Image(rng.integers(-1000, 2000, (9, 7, 5)).astype(np.int16), sheared_matrix())
+    back = volume_to_image(add_volume(core, image))
+    assert back.array.dtype == np.int16 and np.array_equal(back.array, image.array)
+    assert np.allclose(back.ijk_to_lps, image.ijk_to_lps)
+
+
+def test_ct_pipeline_adds_the_segmented_skull_and_the_implant(core, sample_dir, tmp_path):
+    from VoxelRearrangementLib.ct.phantom import synthetic_head_ct
+    defective = read_mask(sample_dir / "skull069_defective.nrrd")
+    matrix = defective.ijk_to_lps.copy()
+    matrix[:3, :3] *= 2  # every second voxel: a fast run
+    ct = synthetic_head_ct(Mask(np.ascontiguousarray(defective.array[::2, ::2, ::2]), matrix)).ct
+    volume = add_volume(core, ct)
+    logic = LogicCore(core.scene, str(tmp_path))
+    result = logic.process(volume, method="hash", device="cpu")
+    assert result.mode == "ct" and len(result.nodes) == 5
+    skull = segment_to_mask(result.ct_skull_segmentation, "skull")
+    assert np.allclose(skull.ijk_to_lps[:3, :3], ct.ijk_to_lps[:3, :3])  # a sub-grid of the CT
+    implant = segment_to_mask(result.implant_segmentation, "implant")
+    assert 20 < implant.volume_ml < 80
+    assert "Skull from the CT" in result.summary and result.report["ct"]["bone_hu"] == 300.0
+    assert volume.GetImageData() is not None and list(tmp_path.iterdir()) == []
+    with pytest.raises(VoxelRearrangementError, match="not a CT volume"):
+        logic.process(volume, mode="refine", method="trilinear")

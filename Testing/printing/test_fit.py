@@ -3,8 +3,9 @@ the edge trim sets the thinnest wall, and the options are checked."""
 import numpy as np
 import pytest
 
-from helpers import bevelled_defect, sheared_matrix, surface_distances
+from helpers import bevelled_defect, sheared_matrix
 from VoxelRearrangementLib import VoxelRearrangementError, extract_implant, mask_to_mesh, printability_report
+from VoxelRearrangementLib.printing.decimate import surface_distances
 from VoxelRearrangementLib.printing.fit import fit_implant, rim_gap_mm
 
 

@@ -92,7 +92,7 @@ def summary_row(case: Case, status: str, report: Optional[dict] = None, error: s
     volumes = report.get("volumes_ml", {})
     row["skull_ml"] = _rounded(volumes.get("completed", volumes.get("skull")), 2)
     row["skull_watertight"] = report.get("skull", {}).get("watertight", "")
-    if report.get("mode") == "complete":
+    if report.get("mode") in ("complete", "ct"):
         row["implant_ml"] = _rounded(volumes.get("implant"), 2)
         row["implant_pieces"] = report["implant"]["pieces"]
         row["implant_watertight"] = report["implant"]["watertight"]

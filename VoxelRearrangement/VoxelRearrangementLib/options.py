@@ -15,16 +15,22 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ._shared.bounds import argument, check
 from ._shared.errors import VoxelRearrangementError
+from .ct.segment import DEFAULT_BONE_HU, DEFAULT_SKULL_HEIGHT_MM
 from .learned.weights import DEFAULT_DEVICE, DEVICES
 from .printing.fit import DEFAULT_CLEARANCE_MM, DEFAULT_MIN_EDGE_MM
 from .printing.implant import DEFAULT_OPENING_MM
+
+#: Default largest skull.stl (MB): 600 000 triangles, a twentieth of a mm from the 2.3 M of a
+#: full-resolution skull (measured on SkullFix 069: at most 0.05 mm apart).
+DEFAULT_SKULL_STL_MB = 30.0
 from .printing.meshing import DEFAULT_SMOOTHING
 from .synthesis.refine import METHODS
 
-#: ``complete``: a defective skull at full resolution; ``refine``: a coarse complete skull.
-MODES = ("complete", "refine")
+#: ``complete``: a defective skull at full resolution; ``refine``: a coarse complete skull;
+#: ``ct``: a head CT (the skull is segmented from it, then as ``complete``).
+MODES = ("complete", "refine", "ct")
 #: The command-line flag of the input of each mode.
-INPUT_FLAGS = {"complete": "--defective", "refine": "--coarse"}
+INPUT_FLAGS = {"complete": "--defective", "refine": "--coarse", "ct": "--ct"}
 
 
 def _option(default: Any, flag: Optional[str], help: str, bound: Optional[str] = None,
@@ -41,7 +47,8 @@ def _option(default: Any, flag: Optional[str], help: str, bound: Optional[str] =
 class PipelineOptions:
     """Everything ``run`` can be asked, with the defaults every entry point shares."""
 
-    mode: str = _option("complete", None, "complete (defective skull) or refine (coarse skull)")
+    mode: str = _option("complete", None, "complete (defective skull), refine (coarse skull) or "
+                        "ct (head CT)")
     method: str = _option("hash", "--method", "refinement method", choices=METHODS)
     templates: Tuple[str, ...] = _option(
         (), "--template", "template skull file(s) for hash/kdtree (repeat for several; default: "
@@ -60,8 +67,17 @@ class PipelineOptions:
     min_edge_mm: float = _option(DEFAULT_MIN_EDGE_MM, "--min-edge-mm",
                                  "the implant's edge is trimmed where thinner than this (mm; 0: "
                                  "no trim)", bound="min_edge_mm")
+    bone_hu: float = _option(DEFAULT_BONE_HU, "--bone-hu",
+                             "ct input: bone threshold (Hounsfield units)", bound="bone_hu")
+    skull_height_mm: float = _option(DEFAULT_SKULL_HEIGHT_MM, "--skull-height-mm",
+                                     "ct input: height (mm) kept below the vertex", bound="skull_height_mm")
     smoothing: float = _option(DEFAULT_SMOOTHING, "--smoothing",
                                "mesh smoothing 0..1 (0: raw marching cubes)", bound="smoothing")
+    skull_stl_mb: float = _option(DEFAULT_SKULL_STL_MB, "--skull-stl-mb",
+                                  "skull.stl at most this size (MB): decimated within 0.1 mm, "
+                                  "watertight (0: every triangle)", bound="stl_mb")
+    implant_stl_mb: float = _option(0.0, "--implant-stl-mb",
+                                    "implant.stl at most this size (MB; 0: full detail)", bound="stl_mb")
     render: bool = _option(True, "--no-render", "skip render.png", action="store_false")
     compress: bool = _option(True, "--no-compress",
                              "write masks as raw NRRD (faster, 5-10x larger: temporary files)",

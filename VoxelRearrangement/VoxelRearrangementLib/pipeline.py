@@ -39,7 +39,7 @@ from ._shared.errors import VoxelRearrangementError
 from ._shared.progress import CancelCallback, ProgressCallback, Stage
 from .checks import check_skull
 from .cli import protocol
-from .grids.geometry import Mask, binary
+from .grids.geometry import Image, Mask, binary
 from .io.masks import read_grid, read_mask, write_mask, write_probability
 from .options import PipelineOptions
 from .report.page import write_report_html
@@ -56,11 +56,12 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
                  progress: Optional[ProgressCallback] = None,
                  cancel: Optional[CancelCallback] = None, segment: Optional[str] = None) -> dict:
     """Run the pipeline on ``source`` (a mask or its file, of which ``segment`` when it holds
-    several: the defective skull in complete mode, the coarse skull in refine mode) and write
-    its files into ``output_dir``; returns the report."""
+    several: the defective skull in complete mode, the coarse skull in refine mode; in ct
+    mode a head CT, an :class:`~.grids.geometry.Image` or its file) and write its files into
+    ``output_dir``; returns the report."""
     options = options or PipelineOptions()
     notes = []
-    if options.render and options.mode == "complete" and importlib.util.find_spec("matplotlib") is None:
+    if options.render and options.mode != "refine" and importlib.util.find_spec("matplotlib") is None:
         options = options.replace(render=False)
         notes.append(f"no {protocol.RENDER}: it needs matplotlib "
                      "(pip install 'VoxelRearrangementLib[render]')")
@@ -68,16 +69,26 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
     names = protocol.run_outputs(options.mode, options.render)
     _check_outputs(source, options, out, names)
     stage = Stage(progress, cancel)
-    if options.mode == "complete" or options.method == "learned":
+    if options.mode != "refine" or options.method == "learned":
         _import_torch_meanwhile()
-    what = "defective skull" if options.mode == "complete" else "coarse skull"
-    skull, source_name = _read(source, segment, stage, what)
+    segmented = None
+    if options.mode == "ct":
+        segmented = _segmented(source, options, stage.sub(0.0, 0.02))
+        skull, source_name, what = segmented.skull, segmented.report["input"], "skull segmented from the CT"
+    else:
+        what = "defective skull" if options.mode == "complete" else "coarse skull"
+        skull, source_name = _read(source, segment, stage, what)
     check_skull(skull, f"the {what}" + (f" {source_name}" if source_name else ""))
     with _staging(out) as staging:
-        if options.mode == "complete":
-            report, pictures = _complete(skull, source_name, options, staging, stage)
-        else:
+        if options.mode == "refine":
             report, pictures = _refine(skull, source_name, options, staging, stage), {}
+        else:
+            if segmented is not None:
+                write_mask(staging / protocol.SKULL_FROM_CT, skull, compress=options.compress,
+                           segment_name="Skull from CT")
+            report, pictures = _complete(skull, source_name, options, staging, stage)
+            if segmented is not None:
+                report["ct"] = segmented.report
         report["files"] = names
         report["notes"] = notes
         report = {"summary": run_summary(report, options), "units": UNITS, **report}
@@ -150,6 +161,19 @@ def _publish(staging: Path, out: Path, names) -> None:
         os.replace(staging / name, out / name)
 
 
+def _segmented(source, options: PipelineOptions, stage: Stage):
+    """The skull segmented from the CT ``source`` (an Image or its file)."""
+    from .ct.segment import skull_from_ct
+    from .io.images import read_image
+    name = None
+    if not isinstance(source, Image):
+        stage.report(0.0, "reading the CT")
+        name, source = str(source), read_image(source)
+    segmented = skull_from_ct(source, options.bone_hu, options.skull_height_mm, progress=stage.report)
+    segmented.report["input"] = name
+    return segmented
+
+
 def _read(source: Union[PathLike, Mask], segment: Optional[str], stage: Stage, what: str):
     if isinstance(source, Mask):
         return binary(source, f"the {what}"), None
@@ -157,15 +181,29 @@ def _read(source: Union[PathLike, Mask], segment: Optional[str], stage: Stage, w
     return read_mask(source, segment), str(source)
 
 
-def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: bool = False
-            ) -> dict:
-    """Mesh ``mask``, write it to ``path`` and return its printability report."""
+def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: bool = False,
+            max_mb: float = 0.0) -> dict:
+    """Mesh ``mask`` (decimated to at most ``max_mb`` of STL when that is not 0), write it
+    to ``path`` and return its printability report (with the decimation's measured deviation)."""
     from .io.meshes import write_mesh
+    from .printing.decimate import DEFAULT_TOLERANCE_MM, decimated, surface_deviation, triangles_for_megabytes
     from .printing.meshing import mask_to_mesh
     from .printing.printability import printability_report
-    mesh = mask_to_mesh(mask, smoothing, progress=stage.report)
+    mesh = mask_to_mesh(mask, smoothing, progress=stage.sub(0.0, 0.7).report)
+    decimation = None
+    if max_mb > 0 and mesh.triangle_count > triangles_for_megabytes(max_mb):
+        stage.report(0.75, f"decimating to {max_mb:g} MB")
+        full = mesh
+        mesh = decimated(full, triangles_for_megabytes(max_mb))
+        decimation = {"triangles_before": full.triangle_count, "triangles_after": mesh.triangle_count,
+                      "tolerance_mm": DEFAULT_TOLERANCE_MM,
+                      "deviation": surface_deviation(full, mesh)}
+        del full
     write_mesh(path, mesh)
-    return printability_report(mesh, thickness=thickness)
+    report = printability_report(mesh, thickness=thickness)
+    if decimation is not None:
+        report["decimation"] = decimation
+    return report
 
 
 def _refined(coarse: Mask, options: PipelineOptions, target, stage: Stage):
@@ -220,9 +258,9 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
             done.append(writer.submit(render_png, staging / protocol.RENDER, defective, implant,
                                       title="skull (grey) and implant (orange)"))
         skull_print = _meshed(completed, staging / protocol.SKULL_STL, options.smoothing,
-                              stage.sub(0.7, 0.85))
+                              stage.sub(0.7, 0.85), max_mb=options.skull_stl_mb)
         implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
-                                stage.sub(0.85, 0.9), thickness=True)
+                                stage.sub(0.85, 0.9), thickness=True, max_mb=options.implant_stl_mb)
         stage.report(0.92, "checking the defect coverage")
         coverage = defect_coverage(defective, designed)  # before the gap: it is meant to be open
         pictures = _pictures(defective, implant)
@@ -231,7 +269,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
             future.result()
     times["meshing_and_writing_s"] = time.perf_counter() - t
     return {
-        "mode": "complete", "input": source_name, "input_shape": list(defective.array.shape),
+        "mode": options.mode, "input": source_name, "input_shape": list(defective.array.shape),
         "method": options.method, "device": options.device,
         "coarse_shape": list(result.mask.array.shape), "completion_device": result.device,
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
@@ -267,7 +305,7 @@ def _refine(coarse: Mask, source_name: Optional[str], options: PipelineOptions,
 
     t = time.perf_counter()
     skull_print = _meshed(skull, staging / protocol.SKULL_STL, options.smoothing,
-                          stage.sub(0.82, 0.98))
+                          stage.sub(0.82, 0.98), max_mb=options.skull_stl_mb)
     times["meshing_s"] = time.perf_counter() - t
     return {
         "mode": "refine", "input": source_name, "input_shape": list(coarse.array.shape),

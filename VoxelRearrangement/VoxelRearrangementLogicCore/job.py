@@ -2,9 +2,10 @@
 run of the Lib's worker (``run``, :mod:`VoxelRearrangementLib.pipeline`) in a background
 process, results read back, nodes created last.
 
-Two modes (:class:`~VoxelRearrangementLib.options.PipelineOptions`): ``complete`` (a
-defective skull at full resolution: completion, refinement, implant, meshes) and ``refine``
-(an already coarse complete skull: refinement and mesh).
+Three modes (:class:`~VoxelRearrangementLib.options.PipelineOptions`): ``complete`` (a
+defective skull at full resolution: completion, refinement, implant, meshes), ``ct`` (a head
+CT volume: the skull is segmented from it, added to the scene for checking, then as
+``complete``) and ``refine`` (an already coarse complete skull: refinement and mesh).
 
 Guarantees: the user's nodes are only read; a failed or cancelled job adds nothing to the scene
 (results are all read back before the first node is created, and created nodes are removed
@@ -31,14 +32,15 @@ from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementEr
 from VoxelRearrangementLib._shared.progress import ProgressCallback
 from VoxelRearrangementLib.checks import check_skull
 from VoxelRearrangementLib.cli import protocol
-from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask
+from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Image, Mask
+from VoxelRearrangementLib.io.images import write_image
 from VoxelRearrangementLib.io.masks import read_mask, write_mask
 from VoxelRearrangementLib.options import PipelineOptions, run_argv
 from VoxelRearrangementLib.report.summary import summary_lines
 from VoxelRearrangementLib.synthesis.refine import TEMPLATE_METHODS
 
 from . import models
-from .segment_arrays import matrix_to_numpy, new_segmentation_node, segment_to_mask
+from .segment_arrays import matrix_to_numpy, new_segmentation_node, segment_to_mask, volume_to_image
 from .worker import WorkerEnvironment, WorkerProcess, WorkerStep
 
 SKULL_COLOR = (0.945, 0.839, 0.569)
@@ -52,9 +54,10 @@ TemplateLike = Union[str, Path, object]  # a mask file, or a segmentation node
 
 @dataclass
 class JobInputs:
-    """The nodes a job reads: the skull segment, template skulls (segmentation nodes or mask
-    files; empty: the bundled vote tables), the refine mode's target grid (a volume or
-    segmentation node) and the base name of the created nodes (default: the input's name)."""
+    """The nodes a job reads: the skull segment (or, in ct mode, a scalar volume node: the head
+    CT), template skulls (segmentation nodes or mask files; empty: the bundled vote tables),
+    the refine mode's target grid (a volume or segmentation node) and the base name of the
+    created nodes (default: the input's name)."""
 
     segmentation: object
     segment: Optional[str] = None
@@ -75,11 +78,13 @@ class PipelineResult:
     summary: str
     implant_segmentation: object = None
     implant_model: object = None
+    ct_skull_segmentation: object = None  #: ct mode: the skull segmented from the CT
 
     @property
     def nodes(self) -> List[object]:
-        return [n for n in (self.skull_segmentation, self.implant_segmentation,
-                            self.skull_model, self.implant_model) if n is not None]
+        return [n for n in (self.ct_skull_segmentation, self.skull_segmentation,
+                            self.implant_segmentation, self.skull_model, self.implant_model)
+                if n is not None]
 
 
 @dataclass
@@ -91,6 +96,7 @@ class _Outputs:
     report: dict
     implant: Optional[Mask] = None
     implant_mesh: object = None
+    ct_skull: Optional[Mask] = None
 
 
 @dataclass
@@ -140,12 +146,20 @@ class PipelineJob:
         self._label = ""
         self._cancel_requested = False
         segmentation = inputs.segmentation
-        if segmentation is None or not segmentation.IsA("vtkMRMLSegmentationNode"):
-            raise VoxelRearrangementError("choose an input segmentation")
+        if segmentation is not None and segmentation.IsA("vtkMRMLScalarVolumeNode"):
+            if options.mode == "refine":
+                raise VoxelRearrangementError("refine mode takes a coarse skull segmentation, not a CT volume")
+            self.options = options = options.replace(mode="ct")
+            self._input = volume_to_image(segmentation)
+        elif segmentation is None or not segmentation.IsA("vtkMRMLSegmentationNode"):
+            raise VoxelRearrangementError("choose an input segmentation (or a CT volume)")
+        elif options.mode == "ct":
+            raise VoxelRearrangementError("ct mode takes a CT volume node, not a segmentation")
         if inputs.reference_grid is not None and options.mode != "refine":
             raise VoxelRearrangementError("a reference grid is only used when refining a coarse skull")
-        self._input = segment_to_mask(segmentation, inputs.segment)
-        check_skull(self._input, f"the segment of '{segmentation.GetName()}'")
+        if options.mode != "ct":
+            self._input = segment_to_mask(segmentation, inputs.segment)
+            check_skull(self._input, f"the segment of '{segmentation.GetName()}'")
         self._templates = [self._template(t) for t in inputs.templates if t is not None] \
             if options.method in TEMPLATE_METHODS else []
         self._reference = grid_of_node(inputs.reference_grid) if inputs.reference_grid else None
@@ -203,13 +217,17 @@ class PipelineJob:
         reference = None
         if self._reference is not None:
             reference = str(write_mask(folder / "in" / "reference.nrrd", self._reference))
-        input_path = write_mask(folder / "in" / "input.nrrd", self._input, compress=False)
+        if isinstance(self._input, Image):
+            input_path = write_image(folder / "in" / "ct.nrrd", self._input, compress=False)
+        else:
+            input_path = write_mask(folder / "in" / "input.nrrd", self._input, compress=False)
         # no render: render.png is not read back, and it needs matplotlib, which Slicer lacks;
         # raw masks: they are read back at once from this temporary folder
         options = self.options.replace(templates=templates, reference_grid=reference, render=False,
                                        compress=False)
-        label = ("completing the skull and designing the implant" if options.mode == "complete"
-                 else "refining the skull")
+        label = {"complete": "completing the skull and designing the implant",
+                 "ct": "segmenting the skull, completing it and designing the implant",
+                 "refine": "refining the skull"}[options.mode]
         return WorkerStep(run_argv(str(input_path), str(folder / "out"), options), label)
 
     def _on_worker_progress(self, fraction: float, message: str) -> None:
@@ -284,15 +302,17 @@ class PipelineJob:
         out = self._folder / "out"
         report = json.loads((out / protocol.REPORT).read_text())
         skull_mesh = models.read_stl(out / protocol.SKULL_STL)
-        if self.options.mode == "complete":
+        if self.options.mode != "refine":
+            ct_skull = read_mask(out / protocol.SKULL_FROM_CT) if self.options.mode == "ct" else None
             return _Outputs(read_mask(out / protocol.COMPLETED), skull_mesh, report,
-                            read_mask(out / protocol.IMPLANT), models.read_stl(out / protocol.IMPLANT_STL))
+                            read_mask(out / protocol.IMPLANT), models.read_stl(out / protocol.IMPLANT_STL),
+                            ct_skull)
         return _Outputs(read_mask(out / protocol.REFINED), skull_mesh, report)
 
     def _create_nodes(self, outputs: _Outputs) -> PipelineResult:
         mode = self.options.mode
         base = self.inputs.output_name or self.inputs.segmentation.GetName()
-        complete = mode == "complete"
+        complete = mode != "refine"
         skull_watertight = models.is_watertight(outputs.skull_mesh)
         implant_watertight = models.is_watertight(outputs.implant_mesh) if complete else None
         report = dict(outputs.report, skull_volume_ml=round(outputs.skull.volume_ml, 3),
@@ -308,6 +328,10 @@ class PipelineJob:
 
         created = []
         try:
+            ct_seg = None
+            if outputs.ct_skull is not None:  # first: what the user checks (or edits) first
+                ct_seg = self._add(new_segmentation_node(
+                    [("skull", outputs.ct_skull, SKULL_COLOR)], f"{base} skull from CT"), created)
             skull_seg = self._add(new_segmentation_node(
                 [("skull", outputs.skull, SKULL_COLOR)],
                 f"{base} {'completed' if complete else 'refined'}"), created)
@@ -322,7 +346,7 @@ class PipelineJob:
                 implant_model = self._add(models.new_model_node(
                     outputs.implant_mesh, f"{base} implant model", implant_report), created)
                 models.show_model(implant_model, IMPLANT_COLOR)
-            for seg in (skull_seg, implant_seg):
+            for seg in (skull_seg, implant_seg, ct_seg):
                 if seg is not None:
                     seg.CreateDefaultDisplayNodes()
                     seg.GetDisplayNode().SetVisibility3D(False)  # the models show it in 3D
@@ -333,7 +357,7 @@ class PipelineJob:
                 self.scene.RemoveNode(node)
             raise
         return PipelineResult(mode, skull_seg, skull_model, folder, report, summary,
-                              implant_seg, implant_model)
+                              implant_seg, implant_model, ct_seg)
 
     def _add(self, node, created: list):
         self.scene.AddNode(node)

@@ -20,7 +20,7 @@ import vtk
 from vtk.util import numpy_support
 
 from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
-from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Mask
+from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Image, Mask
 
 BINARY_LABELMAP = "Binary labelmap"
 
@@ -153,6 +153,22 @@ def segment_to_mask(segmentation_node, segment: Optional[str] = None) -> Mask:
     shift[:3, 3] = lo
     ijk_to_ras = _parent_transform_to_world(segmentation_node) @ image_to_world @ shift
     return Mask(array, LPS_TO_RAS @ ijk_to_ras)
+
+
+def volume_to_image(volume_node) -> Image:
+    """A scalar volume node (e.g. a CT in HU) as an Image in world LPS millimetres (its parent
+    transform applied when linear)."""
+    image = volume_node.GetImageData() if volume_node is not None else None
+    if image is None or image.GetPointData().GetScalars() is None:
+        raise VoxelRearrangementError(f"{_node_label(volume_node)} holds no image")
+    if image.GetNumberOfScalarComponents() != 1:
+        raise VoxelRearrangementError(f"{_node_label(volume_node)} is not a scalar volume (a CT)")
+    dims = image.GetDimensions()
+    array = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(dims[::-1])
+    matrix = vtk.vtkMatrix4x4()
+    volume_node.GetIJKToRASMatrix(matrix)
+    ijk_to_ras = _parent_transform_to_world(volume_node) @ matrix_to_numpy(matrix)
+    return Image(np.ascontiguousarray(array.transpose(2, 1, 0)), LPS_TO_RAS @ ijk_to_ras)
 
 
 def mask_to_oriented_image(mask: Mask) -> "slicer.vtkOrientedImageData":

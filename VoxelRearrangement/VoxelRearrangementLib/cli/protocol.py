@@ -69,6 +69,7 @@ PROBABILITY = "completed_probability.nrrd"        #: complete mode: the network'
 IMPLANT = "implant.nrrd"                          #: complete mode: the implant mask
 IMPLANT_STL = "implant.stl"                       #: complete mode: the implant mesh (LPS mm)
 REFINED = "refined.nrrd"                          #: refine mode: the refined skull
+SKULL_FROM_CT = "skull_from_ct.nrrd"              #: ct mode: the skull segmented from the CT
 SKULL_STL = "skull.stl"                           #: the skull mesh (LPS mm)
 REPORT = "report.json"                            #: what was run and measured (its summary first)
 REPORT_HTML = "report.html"                       #: the summary and pictures, one page for people
@@ -76,8 +77,8 @@ RENDER = "render.png"                             #: complete mode, unless --no-
 
 
 def run_outputs(mode: str, render: bool) -> List[str]:
-    """The files ``run`` writes in ``mode`` (``complete`` or ``refine``)."""
+    """The files ``run`` writes in ``mode`` (``complete``, ``refine`` or ``ct``)."""
     if mode == "refine":
         return [REFINED, SKULL_STL, REPORT, REPORT_HTML]
-    return [COMPLETED, COMPLETED_COARSE, PROBABILITY, IMPLANT, SKULL_STL, IMPLANT_STL, REPORT,
+    return ([SKULL_FROM_CT] if mode == "ct" else []) + [COMPLETED, COMPLETED_COARSE, PROBABILITY, IMPLANT, SKULL_STL, IMPLANT_STL, REPORT,
             REPORT_HTML] + ([RENDER] if render else [])

@@ -1,7 +1,8 @@
 """CLI command ``run``: the end-to-end pipeline (:mod:`..pipeline`), also the Slicer worker.
 
 ``run --defective D --output-dir OUT`` completes a defective skull and designs its implant;
-``run --coarse C --output-dir OUT`` refines a coarse skull and meshes it. The options are
+``run --coarse C --output-dir OUT`` refines a coarse skull and meshes it; ``run --ct CT
+--output-dir OUT`` segments the skull from a head CT first. The options are
 those of :class:`~..options.PipelineOptions`.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--defective", type=Path, help="defective skull mask (any grid)")
     source.add_argument("--coarse", type=Path, help="coarse complete skull to refine and mesh")
+    source.add_argument("--ct", type=Path, help="head CT (NRRD or NIfTI, Hounsfield units): the "
+                                                "skull is segmented from it, then completed")
     r.add_argument("--output-dir", required=True, type=Path)
     r.add_argument("--segment", help="segment name or ID when the input holds several")
     pipeline_options.add_arguments(r)
@@ -27,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..pipeline import run_pipeline
-    mode = "complete" if args.defective is not None else "refine"
+    mode = "ct" if args.ct is not None else "refine" if args.coarse is not None else "complete"
     options = pipeline_options.from_arguments(args, mode)
-    source = args.defective if mode == "complete" else args.coarse
+    source = {"complete": args.defective, "refine": args.coarse, "ct": args.ct}[mode]
     report = run_pipeline(source, args.output_dir, options, progress=print_progress,
                           segment=args.segment)
     from ..report.summary import summary_lines

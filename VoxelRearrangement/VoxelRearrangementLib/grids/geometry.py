@@ -91,6 +91,27 @@ class Mask:
         return float(np.count_nonzero(self.array)) * self.grid.voxel_volume_mm3 / 1000.0
 
 
+@dataclass
+class Image:
+    """A scalar volume, e.g. a CT in Hounsfield units: ``array`` (any real dtype, axes i, j, k)
+    on the grid ``ijk_to_lps`` (4 x 4, mm)."""
+
+    array: np.ndarray
+    ijk_to_lps: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.array.ndim != 3:
+            raise VoxelRearrangementError(f"an image must be 3D, got an array of shape {self.array.shape}")
+        if not np.issubdtype(self.array.dtype, np.number) or np.issubdtype(self.array.dtype,
+                                                                            np.complexfloating):
+            raise VoxelRearrangementError(f"an image needs real numbers, not {self.array.dtype}")
+        self.grid  # validates the matrix
+
+    @property
+    def grid(self) -> Grid:
+        return Grid(self.array.shape, self.ijk_to_lps)
+
+
 def binary(mask: Mask, what: str = "the mask") -> Mask:
     """``mask`` with a uint8 0/1 array: the same mask when it already is one, booleans and
     numbers 0/1 converted; a clear error naming ``what`` for any other value, NaN or infinity

@@ -48,7 +48,7 @@ def mask_format(path: PathLike) -> str:
     return MASK_SUFFIXES[suffix]
 
 
-def _existing(path: PathLike) -> Tuple[Path, str]:
+def existing(path: PathLike) -> Tuple[Path, str]:
     """``path`` and its format, or a clear error when the name or the file is wrong."""
     path = Path(path)
     fmt = mask_format(path)
@@ -63,12 +63,12 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
     ``segment`` picks a segment (by ID or name) of a ``.seg.nrrd`` holding several; a plain
     labelmap must have at most two distinct values (0 and one other), any other is an error.
     """
-    path, fmt = _existing(path)
+    path, fmt = existing(path)
     try:
         if fmt == "nifti":
-            data, matrix = _read_nifti(path)
+            data, matrix = read_nifti(path)
         else:
-            data, matrix = _read_nrrd(path, segment)
+            data, matrix = read_nrrd(path, segment)
     except VoxelRearrangementError:
         raise
     except Exception as exc:  # corrupt or unreadable files: name the file and the reason
@@ -78,7 +78,7 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
 
 def read_grid(path: PathLike) -> Grid:
     """The voxel grid of an image or mask file, reading only its header."""
-    path, fmt = _existing(path)
+    path, fmt = existing(path)
     try:
         if fmt == "nifti":
             import nibabel as nib
@@ -116,7 +116,7 @@ def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
     array = fortran_order(binary(mask, f"the mask to write to {path}").array)
     with atomic_output(path, suffix) as tmp:
         if fmt == "nifti":
-            _write_nifti(tmp, array, mask.ijk_to_lps)
+            write_nifti(tmp, array, mask.ijk_to_lps)
         elif fmt == "seg.nrrd":
             write_segment(tmp, array, mask.ijk_to_lps, segment_name, compress=compress)
         else:
@@ -151,7 +151,7 @@ def _spatial_axes(header: dict, ndim: int) -> Tuple[int, ...]:
     return spatial if len(spatial) == 3 else tuple(range(ndim))[-3:]
 
 
-def _read_nrrd(path: Path, segment: Optional[str]):
+def read_nrrd(path: Path, segment: Optional[str]):
     """``(data, matrix)`` of a NRRD file; Slicer segmentations (segment fields in the
     header) through :func:`.segmentations.read_segment`, whatever the file is named."""
     import nrrd
@@ -180,7 +180,7 @@ def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, compress: bool
 
 # --- NIfTI ----------------------------------------------------------------------------------
 
-def _read_nifti(path: Path):
+def read_nifti(path: Path):
     import nibabel as nib
     _check_voxel_size(path)
     img = nib.load(str(path))
@@ -210,7 +210,7 @@ def _check_voxel_size(path: Path) -> None:
                 "size must be positive")
 
 
-def _write_nifti(path: str, array: np.ndarray, matrix: np.ndarray) -> None:
+def write_nifti(path: str, array: np.ndarray, matrix: np.ndarray) -> None:
     import nibabel as nib
     affine = LPS_TO_RAS @ matrix
     img = nib.Nifti1Image(array, affine)

@@ -51,7 +51,7 @@ def what_ran(report: dict, options) -> dict:
         else:
             ran["table"] = f"bundled {DEFAULT_TABLES[-1]} (SkullFix training skulls 000-059)"
     devices = {}
-    if report["mode"] == "complete":
+    if report["mode"] != "refine":
         ran["completion_weights"] = str(options.weights) if options.weights else \
             f"bundled {COMPLETION_WEIGHTS[-1]}"
         devices["completion"] = report.get("completion_device", options.device)
@@ -66,7 +66,7 @@ def what_ran(report: dict, options) -> dict:
 def run_summary(report: dict, options) -> dict:
     """The ``summary`` block of a pipeline report (see the module docstring)."""
     ran = what_ran(report, options)
-    if report["mode"] != "complete":
+    if report["mode"] == "refine":
         skull = report["skull"]
         reasons = [] if skull["watertight"] else ["the skull mesh is not watertight"]
         return {"printable": not reasons, "reasons": reasons,
@@ -91,8 +91,15 @@ def run_summary(report: dict, options) -> dict:
         "min_edge_mm": fit["min_edge_mm"],
     }
     reasons = _reasons(facts)
-    return {"printable": not reasons, "reasons": reasons, "implant": facts,
-            "caveats": _caveats(facts), "run": ran}
+    summary = {"printable": not reasons, "reasons": reasons, "implant": facts,
+               "caveats": _caveats(facts), "run": ran}
+    if "ct" in report:
+        ct = report["ct"]
+        summary["ct"] = {k: ct[k] for k in ("bone_hu", "skull_ml", "dropped_pieces", "dropped_ml",
+                                            "largest_dropped_ml")}
+        summary["caveats"].insert(0, "The skull was segmented from the CT by a threshold: check "
+                                     "the segmentation (skull_from_ct.nrrd) before the implant.")
+    return summary
 
 
 def _rounded(value: Optional[float]) -> Optional[float]:
@@ -155,6 +162,11 @@ def summary_lines(summary: dict) -> List[str]:
         skull = summary["skull"]
         lines.append(f"Skull: {skull['volume_ml']} mL, {skull['triangles']} triangles, "
                      + ("watertight" if skull["watertight"] else "NOT watertight"))
+    ct = summary.get("ct")
+    if ct is not None:
+        lines.append(f"Skull from the CT: bone of {ct['bone_hu']:g} HU and more, {ct['skull_ml']} mL; "
+                     f"{ct['dropped_pieces']} other pieces dropped ({ct['dropped_ml']} mL: table, "
+                     "loose fragments, mandible, spine)")
     ran = summary["run"]
     source = ran.get("table") or ", ".join(ran.get("templates", [])) or "no templates"
     device = ran["device"] if isinstance(ran["device"], str) else \
