@@ -1,29 +1,32 @@
-"""Benchmark of the coarse completion network and of the end-to-end pipeline.
+"""Implants end to end, per kind of defect: the completion network, the refinement and the
+implant with its safety net, exactly as ``run`` designs them (``pipeline.design_implant``).
 
-On SkullFix validation cases 060-079 (never used for training or for choices):
+On SkullFix cases (default 060-079, the report split; 050-059 were held out of training for
+choices: ``--cases 050-059``), every case is cut in several ways:
 
-- coarse (128 x 128 x 64): Dice of the completed skull against the challenge coarse format of
-  the true complete skull, and Dice of the restored part (completed minus input) against the
-  coarse missing bone; the do-nothing baseline (the defective skull itself) for scale;
-- end to end at full resolution (defective skull -> completion -> refinement ``--method`` on
-  the defective skull's own grid -> completed | defective -> ``extract_implant``): implant
-  DSC, boundary DSC (10 mm) and HD95 (mm), the AutoImplant challenge definitions
-  (:mod:`VoxelRearrangementLib.evaluation.implant_metrics`);
-- network inference time (2 threads) and peak memory (RSS of this process, measured before
-  any 512^2 volume is read), per-case completion and refinement times;
-- optionally the SkullBreak parietotemporal skull (no ground truth): the full ``run``
-  pipeline, its defect coverage and a render.
+* ``challenge``: its real SkullFix defect (a block off the vault);
+* ``lateral``, ``frontal``, ``fronto-orbital``, ``large`` (up to 75 mm half-widths) and
+  ``irregular`` (a wavy outline, or a craniotomy with burr holes, on the vault, the side or
+  the front): synthetic defects cut into the complete skull at full resolution
+  (``learned/completion/defects.py``), seeded by the case number, so every run and every
+  model sees the same defects.
 
-Prints a markdown table and writes JSON to benchmarks/results/completion.json.
+For each: the implant's DSC, boundary DSC (10 mm), HD95 and largest deviation (Hausdorff) from
+the true implant's surface (mm), its closure with ground truth (the rays that leave through
+the defect and meet the implant), its pieces, what the safety net added, and the times. The
+implant is scored before the fit (``--clearance-mm``, ``--min-edge-mm``: the ground truth
+touches the bone). Also the network's inference time and memory, and optionally the
+SkullBreak skull (no ground truth: closure without it) and renders.
 
-    python benchmarks/benchmark_completion.py --data ../shared/data/skullfix --method hash \\
-        --skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz
+Prints markdown tables; writes benchmarks/results/completion.json.
+
+    python benchmarks/benchmark_completion.py [--cases 060-079] [--weights W.pt] \\
+        [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,22 +34,19 @@ from pathlib import Path
 import numpy as np
 
 from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
-from VoxelRearrangementLib import (
-    Mask,
-    PipelineOptions,
-    complete_skull,
-    downsample,
-    extract_implant,
-    implant_metrics,
-    refine,
-    run_pipeline,
-)
-from VoxelRearrangementLib.evaluation.metrics import dice
+from VoxelRearrangementLib import Mask, PipelineOptions, defect_coverage, implant_metrics, read_mask
+from VoxelRearrangementLib.evaluation.closure import closure, skull_centre
+from VoxelRearrangementLib.evaluation.metrics import surface_distance_metrics
 from VoxelRearrangementLib.io.skullfix import read_case
+from VoxelRearrangementLib.learned.completion.defects import cut_skull, random_defect
 from VoxelRearrangementLib.learned.completion.inference import complete_coarse, load_completion_model
+from VoxelRearrangementLib.pipeline import design_implant
 
+KINDS = ("challenge", "lateral", "frontal", "fronto-orbital", "large", "irregular")
 ANCHORS = {"AutoImplant 2020 baseline (authors)": {"dsc": 0.8555},
-           "3D U-Net on SkullFix (literature)": {"dsc": 0.91, "bdsc": 0.95, "hd95_mm": 1.79}}
+           "3D U-Net on SkullFix (literature)": {"dsc": 0.91, "bdsc": 0.95, "hd95_mm": 1.79},
+           "Wodzinski et al. 2024 (SkullFix, heavy augmentation)": {"dsc": 0.96}}
+SCREENSHOTS = ROOT / "Resources" / "Screenshots"
 
 
 def inference_speed(model, repeats: int = 5) -> dict:
@@ -65,104 +65,128 @@ def inference_speed(model, repeats: int = 5) -> dict:
             "inference_peak_mb": mem.peak_mb}
 
 
-def evaluate_case(data: Path, case: str, model, method: str, end_to_end: bool, workers: int,
-                  templates: list) -> dict:
-    complete, truth, defective = read_case(data, case)
-    t = time.perf_counter()
-    res = complete_skull(defective, model=model)
-    row = {"case": case, "completion_s": time.perf_counter() - t}
-    target = downsample(complete).array.astype(bool)
-    inp = res.defective.array.astype(bool)
-    out = res.mask.array.astype(bool)
-    row.update({"coarse_dice": dice(out, target), "coarse_dice_do_nothing": dice(inp, target),
-                "coarse_restored_dice": dice(out & ~inp, target & ~inp)})
-    del complete
-    if end_to_end:
-        t = time.perf_counter()
-        refined = refine(res.mask, method, templates, defective.grid, workers=workers).mask
-        row["refinement_s"] = time.perf_counter() - t
-        completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)
-        del refined
-        t = time.perf_counter()
-        try:
-            implant = extract_implant(completed, defective)
-        except Exception as exc:  # an empty implant is a result (DSC 0), not a crash
-            print(f"  {case}: {exc}", file=sys.stderr)
-            implant = Mask(np.zeros_like(defective.array), defective.ijk_to_lps)
-        row["implant_s"] = time.perf_counter() - t
-        row.update(implant_metrics(implant, truth, defective))
-    return row
+def defect_of(kind: str, case: str, complete: Mask, truth: Mask, defective: Mask):
+    """(defective, true implant) of one kind of defect for one case."""
+    if kind == "challenge":
+        return defective, truth
+    rng = np.random.default_rng(1000 * int(case) + KINDS.index(kind))
+    if kind == "irregular":
+        defect = random_defect(rng, str(rng.choice(["vault", "lateral", "frontal"])),
+                               str(rng.choice(["irregular", "craniotomy"])))
+    else:
+        defect = random_defect(rng, kind)
+    return cut_skull(complete, defect, skull_centre(complete))
 
 
-def skullbreak_run(path: Path, method: str, workers: int, out_dir: Path, templates: list) -> dict:
-    t = time.perf_counter()
-    report = run_pipeline(path, out_dir, PipelineOptions(templates=templates, method=method,
-                                                         device="cpu", workers=workers))
-    return {"input": str(path), "seconds": time.perf_counter() - t,
-            "defect_coverage": report["defect_coverage"], "volumes_ml": report["volumes_ml"],
-            "implant_watertight": report["implant"]["watertight"],
-            "implant_components": report["implant"]["pieces"],
-            "timings_s": report["timings_s"], "output_dir": str(out_dir)}
+def evaluate(defective: Mask, truth: Mask, options: PipelineOptions) -> dict:
+    design = design_implant(defective, options)
+    implant = design.implant
+    row = dict(implant_metrics(implant, truth, defective))
+    row["max_deviation_mm"] = surface_distance_metrics(implant, truth)["hausdorff_mm"] \
+        if implant.array.any() else float("inf")
+    row["closure"] = closure(defective, implant, truth)["closed_fraction"]
+    row["safety_net_ml"] = design.safety_net["added_ml"]
+    row["true_implant_ml"] = round(truth.volume_ml, 1)
+    row.update({k: round(v, 2) for k, v in design.times.items()})
+    return row, design
+
+
+def render(defective: Mask, implant: Mask, path: Path, title: str) -> None:
+    from VoxelRearrangementLib.report.figures import defect_view, panels_png
+    path.write_bytes(panels_png([defect_view(defective, implant)], title))
+
+
+def summarise(rows, kinds) -> dict:
+    keys = ("dsc", "bdsc", "hd95_mm", "max_deviation_mm", "closure")
+    out = {}
+    for kind in (*kinds, "all"):
+        sel = [r for r in rows if kind in ("all", r["kind"])]
+        if not sel:
+            continue
+        out[kind] = {k: {"mean": float(np.mean([r[k] for r in sel])),
+                         "worst": float(max(r[k] for r in sel) if k.endswith("_mm")
+                                        else min(r[k] for r in sel))} for k in keys}
+        out[kind]["cases"] = len(sel)
+        out[kind]["closed_99"] = int(sum(r["closure"] >= 0.99 for r in sel))
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=SHARED_DATA / "skullfix")
     ap.add_argument("--cases", default="060-079")
-    ap.add_argument("--method", default="hash", help="refinement method for the end-to-end metrics")
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--method", default="hash", help="refinement method (run's default)")
     ap.add_argument("--weights", type=Path, help="default: the bundled weights")
-    ap.add_argument("--template", type=Path, action="append", default=[],
-                    help="template skull(s) of the refinement (default: the bundled table of "
-                         "SkullFix 000-059, as in `run`)")
-    ap.add_argument("--coarse-only", action="store_true", help="skip refinement and implant metrics")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=1, help="refinement threads")
-    ap.add_argument("--skullbreak", type=Path, help="SkullBreak skull to run end to end (no truth)")
+    ap.add_argument("--skullbreak", type=Path, help="SkullBreak skull (no ground truth)")
+    ap.add_argument("--render", action="store_true",
+                    help="renders of the first case's lateral defect and of the SkullBreak skull")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion.json")
     args = ap.parse_args()
+    kinds = tuple(args.kinds.split(","))
 
     import torch
     torch.set_num_threads(args.threads)
     model = load_completion_model(args.weights, "cpu")
-    from VoxelRearrangementLib.learned.completion.model import count_parameters
-    speed = {"threads": args.threads, "parameters": count_parameters(model),
-             **inference_speed(model)}
+    speed = {"threads": args.threads, **inference_speed(model)}
+    del model
     print(f"inference {speed['inference_s_median']:.2f} s (median, {args.threads} threads), "
           f"peak memory {speed['inference_peak_mb']:.0f} MB", flush=True)
-    templates = args.template
+    options = PipelineOptions(method=args.method, device="cpu", workers=args.threads,
+                              weights=str(args.weights) if args.weights else None)
     rows = []
-    for case in parse_cases(args.cases):
-        row = evaluate_case(args.data, case, model, args.method, not args.coarse_only, args.workers,
-                            templates)
-        rows.append(row)
-        print("  " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                               for k, v in row.items()), flush=True)
-    keys = [k for k in rows[0] if k != "case"]
-    summary = {k: {"mean": float(np.mean([r[k] for r in rows])),
-                   "std": float(np.std([r[k] for r in rows])),
-                   "min": float(np.min([r[k] for r in rows]))} for k in keys}
-    result = {"cases": parse_cases(args.cases), "method": None if args.coarse_only else args.method,
-              "templates": [str(t) for t in templates] or "bundled table of SkullFix 000-059",
-              "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS}
+    for n, case in enumerate(parse_cases(args.cases)):
+        complete, truth, defective = read_case(args.data, case)
+        for kind in kinds:
+            cut_defective, cut_truth = defect_of(kind, case, complete, truth, defective)
+            row, design = evaluate(cut_defective, cut_truth, options)
+            rows.append({"case": case, "kind": kind, **row})
+            print(f"  {case} {kind:15s} DSC {row['dsc']:.3f} bDSC {row['bdsc']:.3f} HD95 "
+                  f"{row['hd95_mm']:.2f} max {row['max_deviation_mm']:.1f} mm closure "
+                  f"{row['closure']:.3f} net {row['safety_net_ml']:.1f} mL", flush=True)
+            if args.render and n == 0 and kind == "lateral":
+                render(cut_defective, design.implant, SCREENSHOTS / "completion_lateral.png",
+                       f"SkullFix {case}, synthetic lateral defect: implant (orange)")
+    summary = summarise(rows, kinds)
+    result = {"cases": args.cases, "method": args.method,
+              "weights": str(args.weights) if args.weights else "bundled",
+              "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS,
+              "scored": "the implant before the fit (no gap, no edge trim), against the true implant"}
     if args.skullbreak:
-        out_dir = ROOT / "benchmarks" / "out" / "skullbreak"
-        result["skullbreak"] = skullbreak_run(args.skullbreak, args.method, args.workers, out_dir,
-                                              templates)
-        images = ROOT / "Resources" / "Screenshots"
-        images.mkdir(parents=True, exist_ok=True)
-        shutil.copy(out_dir / "render.png", images / "completion_skullbreak.png")
+        defective = read_mask(args.skullbreak)
+        t = time.perf_counter()
+        design = design_implant(defective, options)
+        result["skullbreak"] = {"input": str(args.skullbreak), "seconds": time.perf_counter() - t,
+                                "defect_coverage": defect_coverage(defective, design.implant),
+                                "implant_ml": design.implant.volume_ml,
+                                "safety_net": design.safety_net}
+        if args.render:
+            render(defective, design.implant, SCREENSHOTS / "completion_skullbreak.png",
+                   "SkullBreak parietotemporal defect: implant (orange)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    args.out.write_text(json.dumps(result, indent=1, default=float))
 
-    print(f"\n| metric ({len(rows)} cases {args.cases}) | mean | std | min |\n| --- | --- | --- | --- |")
-    for k, v in summary.items():
-        print(f"| {k} | {v['mean']:.4f} | {v['std']:.4f} | {v['min']:.4f} |")
+    print(f"\n| defect ({args.cases}) | cases | DSC mean / worst | bDSC mean / worst | HD95 mm mean / "
+          "worst | max deviation mm mean / worst | closure mean / worst | closed >= 99% |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for kind, s in summary.items():
+        print(f"| {kind} | {s['cases']} | {s['dsc']['mean']:.3f} / {s['dsc']['worst']:.3f} | "
+              f"{s['bdsc']['mean']:.3f} / {s['bdsc']['worst']:.3f} | {s['hd95_mm']['mean']:.2f} / "
+              f"{s['hd95_mm']['worst']:.2f} | {s['max_deviation_mm']['mean']:.1f} / "
+              f"{s['max_deviation_mm']['worst']:.1f} | {s['closure']['mean']:.3f} / "
+              f"{s['closure']['worst']:.3f} | {s['closed_99']} of {s['cases']} |")
+    for name, anchor in ANCHORS.items():
+        print(f"| {name} | | {anchor.get('dsc', '')} | {anchor.get('bdsc', '')} | "
+              f"{anchor.get('hd95_mm', '')} | | | |")
     if "skullbreak" in result:
         cov = result["skullbreak"]["defect_coverage"]
-        print(f"\nSkullBreak: implant covers {100 * cov['closed_fraction']:.1f}% of the "
-              f"{cov['defect_rays']} upper-vault rays leaving through the defect; "
-              f"{result['skullbreak']['volumes_ml']['implant']:.1f} mL")
-    print(f"\nJSON: {args.out}")
+        print(f"\nSkullBreak: the implant closes {100 * cov['closed_fraction']:.1f}% of the "
+              f"{cov['defect_rays']} rays leaving through the defect; "
+              f"{result['skullbreak']['implant_ml']:.1f} mL; safety net "
+              f"{result['skullbreak']['safety_net']}")
+    print(f"\ninference {speed['inference_s_median']:.2f} s, {speed['inference_peak_mb']:.0f} MB; "
+          f"JSON: {args.out}")
     return 0
 
 

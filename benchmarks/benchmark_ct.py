@@ -13,9 +13,9 @@ import json
 import time
 
 import numpy as np
-from _common import ROOT, SHARED_DATA, parse_cases
 from scipy import ndimage
 
+from _common import ROOT, SHARED_DATA, parse_cases
 from VoxelRearrangementLib import read_mask
 from VoxelRearrangementLib.ct.phantom import synthetic_head_ct
 from VoxelRearrangementLib.ct.segment import skull_from_ct
@@ -61,14 +61,14 @@ def main() -> None:
     thresholds = [float(t) for t in args.thresholds.split(",")]
     rows = []
     for n, case in enumerate(parse_cases(args.cases)):
-        complete = read_mask(SHARED_DATA / "skullfix" / "complete" / f"{case:03d}.nrrd")
-        implant = read_mask(SHARED_DATA / "skullfix" / "implant" / f"{case:03d}.nrrd")
+        complete = read_mask(SHARED_DATA / "skullfix" / "complete" / f"{case}.nrrd")
+        implant = read_mask(SHARED_DATA / "skullfix" / "implant" / f"{case}.nrrd")
         defective = complete.__class__((complete.array & ~implant.array.astype(bool)).astype(np.uint8),
                                        complete.ijk_to_lps)
-        synthetic = synthetic_head_ct(defective, seed=case)
+        synthetic = synthetic_head_ct(defective, seed=int(case))
         truth = synthetic.skull.array
         near = ndimage.binary_dilation(truth, iterations=2)
-        row = {"case": f"{case:03d}", "sheared": bool(np.abs(complete.ijk_to_lps[:3, :3] -
+        row = {"case": case, "sheared": bool(np.abs(complete.ijk_to_lps[:3, :3] -
                                                             np.diag(np.diag(complete.ijk_to_lps[:3, :3]))).max() > 1e-6)}
         for hu in thresholds:
             t = time.perf_counter()

@@ -57,6 +57,20 @@ def test_the_skull_is_segmented_from_the_ct_and_everything_else_dropped(sample_c
     assert got.report["crop_axis"] == "k" and got.skull.array.shape[2] < sample_ct.ct.array.shape[2]
 
 
+def test_a_table_with_more_bone_voxels_than_the_skull_is_not_taken_for_it(sample_ct):
+    """A plate above the threshold, larger in voxels than the skull (as a dense table can be)."""
+    array = sample_ct.ct.array.copy()
+    truth = sample_ct.skull.array
+    used = np.flatnonzero(truth.any(axis=(0, 2)))  # the j rows of the skull
+    below, above = used[0], array.shape[1] - 1 - used[-1]
+    plate = np.arange(used[-1] + 10, used[-1] + 40) if above >= below else np.arange(used[0] - 40, used[0] - 10)
+    assert plate.min() >= 0 and plate.max() < array.shape[1]  # 30 rows (14 mm) clear of the skull
+    array[:, plate, :] = 900
+    assert array[:, plate, :].size > truth.sum()
+    got = skull_from_ct(Image(array, sample_ct.ct.ijk_to_lps))
+    assert dice(on_ct_grid(got.skull, sample_ct.ct), truth) >= 0.95
+
+
 def test_a_sheared_ct_is_segmented_on_its_own_grid():
     m = sheared_matrix()
     m[:3, :3] *= 6.0  # a skull-sized shell on a coarse sheared grid

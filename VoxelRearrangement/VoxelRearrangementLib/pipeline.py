@@ -29,6 +29,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Union
 
@@ -214,15 +215,27 @@ def _refined(coarse: Mask, options: PipelineOptions, target, stage: Stage):
                   check_templates=check_skull, progress=stage.report)
 
 
-def _complete(defective: Mask, source_name: Optional[str], options: PipelineOptions,
-              staging: Path, stage: Stage) -> dict:
-    from .evaluation.closure import defect_coverage
+@dataclass
+class Design:
+    """The implant designed for a defective skull, before it is fitted: the coarse
+    completion, the completed skull at full resolution, the implant (cleaned, openings
+    closed), the safety net's report and the times (s) of the steps."""
+
+    completion: object
+    completed: Mask
+    implant: Mask
+    safety_net: dict
+    times: Dict[str, float]
+
+
+def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[Stage] = None) -> Design:
+    """Completion, refinement to the defective skull's grid, the implant and the safety net
+    (what ``run`` does before the fit; the benchmarks call it as well)."""
     from .learned.completion.inference import complete_skull
-    from .printing.fit import fit_implant, rim_gap_mm
     from .printing.implant import extract_implant
-
+    from .printing.openings import close_openings
+    stage = stage or Stage()
     times: Dict[str, float] = {}
-
     t = time.perf_counter()
     result = complete_skull(defective, options.weights, options.device,
                             progress=stage.sub(0.02, 0.12).report)
@@ -235,14 +248,30 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
     times["refinement_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    designed = extract_implant(completed, defective, opening_mm=options.opening_mm,
-                               progress=stage.sub(0.6, 0.66).report)
+    implant = extract_implant(completed, defective, opening_mm=options.opening_mm,
+                              progress=stage.sub(0.6, 0.64).report)
+    implant, safety_net = close_openings(defective, implant, progress=stage.sub(0.64, 0.66).report)
+    if safety_net["added_ml"] > 0:  # the skull's mesh shows the patch too
+        completed = Mask((completed.array | implant.array).astype(np.uint8), completed.ijk_to_lps)
+    times["implant_s"] = time.perf_counter() - t
+    return Design(result, completed, implant, safety_net, times)
+
+
+def _complete(defective: Mask, source_name: Optional[str], options: PipelineOptions,
+              staging: Path, stage: Stage) -> dict:
+    from .evaluation.closure import defect_coverage
+    from .printing.fit import fit_implant, rim_gap_mm
+
+    design = design_implant(defective, options, stage)
+    result, completed, designed, safety_net, times = (design.completion, design.completed,
+                                                      design.implant, design.safety_net, design.times)
+    t = time.perf_counter()
     implant = fit_implant(designed, defective, options.clearance_mm, options.min_edge_mm,
                           progress=stage.sub(0.66, 0.7).report)
     fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
            "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
            "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
-    times["implant_s"] = time.perf_counter() - t
+    times["implant_s"] += time.perf_counter() - t
 
     t = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1) as writer:  # files are written beside the meshing
@@ -274,7 +303,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         "coarse_shape": list(result.mask.array.shape), "completion_device": result.device,
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},
-        "defect_coverage": coverage, "fit": fit,
+        "defect_coverage": coverage, "safety_net": safety_net, "fit": fit,
         "skull": skull_print, "implant": implant_print,
         "timings_s": {k: round(v, 2) for k, v in times.items()},
     }, pictures

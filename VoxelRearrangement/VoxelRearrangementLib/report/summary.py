@@ -86,6 +86,8 @@ def run_summary(report: dict, options) -> dict:
         "thinnest_wall_mm": _rounded(wall.get("p1")),
         "thinnest_point_mm": _rounded(wall.get("min")),
         "thinnest_point_lps": wall.get("min_at_lps"),
+        "openings_closed": report.get("safety_net", {}).get("open_rays_before", 0),
+        "openings_added_ml": report.get("safety_net", {}).get("added_ml", 0.0),
         "rim_gap_mm": fit["rim_gap_mm"],
         "clearance_mm": fit["clearance_mm"],
         "min_edge_mm": fit["min_edge_mm"],
@@ -151,7 +153,10 @@ def summary_lines(summary: dict) -> List[str]:
             f"Implant: {facts['volume_ml']} mL, {size} mm, {facts['pieces']} piece(s), "
             + ("watertight" if facts["watertight"] else "NOT watertight"),
             f"Defect closed in {100 * facts['closed_fraction']:.0f}% of the directions checked "
-            f"({facts['directions_checked'] - facts['open_directions']} of {facts['directions_checked']})",
+            f"({facts['directions_checked'] - facts['open_directions']} of {facts['directions_checked']})"
+            + (f"; the completion had left {facts['openings_closed']} of them open, closed by "
+               f"interpolating the shell ({facts['openings_added_ml']} mL added)"
+               if facts["openings_closed"] else ""),
             f"Wall: at least {facts['thinnest_wall_mm']} mm over 99% of the surface; thinnest "
             f"{facts['thinnest_point_mm']} mm"
             + (f" near LPS {facts['thinnest_point_lps']} mm" if facts["thinnest_point_lps"] else ""),

@@ -170,3 +170,20 @@ def cut(value: np.ndarray, fraction: np.ndarray) -> np.ndarray:
     """The cut skull (uint8): bone where ``value * (1 - fraction) > 0.5`` (see the module)."""
     return (value * (1.0 - fraction) > 0.5).astype(np.uint8)
 
+
+
+def cut_skull(complete, defect: Defect, centre_mm: np.ndarray):
+    """A complete skull (a :class:`~...grids.geometry.Mask` at full resolution) cut by
+    ``defect``: ``(defective, implant)`` on its grid, the implant being the bone removed
+    (voxel centres inside the outline)."""
+    from ...grids.geometry import Mask
+    bone = np.argwhere(complete.array)
+    m = np.asarray(complete.ijk_to_lps, dtype=np.float64)
+    v = bone @ m[:3, :3].T + m[:3, 3] - centre_mm
+    hit = np.zeros(len(bone), dtype=bool)
+    for patch in defect.patches:
+        hit |= _inside(patch, v)
+    implant = np.zeros(complete.array.shape, dtype=np.uint8)
+    implant[tuple(bone[hit].T)] = 1
+    defective = (complete.array.astype(bool) & ~implant.astype(bool)).astype(np.uint8)
+    return Mask(defective, complete.ijk_to_lps), Mask(implant, complete.ijk_to_lps)
