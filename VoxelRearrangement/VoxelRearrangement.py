@@ -82,15 +82,19 @@ Turns a skull segmentation into a smooth high-resolution skull and a cranial imp
 printing.<br>
 <b>Inputs</b>: a segmentation and its skull segment, either the <i>defective skull at full
 resolution</i> (mode "complete": the skull is completed, refined and the implant designed) or an
-already <i>coarse complete skull</i> (mode "refine": it is only brought to high resolution).
+already <i>coarse complete skull</i> (mode "refine": it is only brought to high resolution); or a
+<i>head CT</i> (mode "ct": the skull is segmented by a bone threshold, added to the scene for
+checking, then completed).
+<b>Implant fit</b>: a gap at the rim (default 1 mm) for seating the implant, and its edge trimmed
+where thinner than the minimum edge (default 1.5 mm).
 The template methods learn from template skulls: by default the bundled tables built from SkullFix
 training skulls, or any high-resolution skull segmentation in the scene.<br>
 <b>Methods</b>: hash (lookup of 3x3x3 neighbourhood codes built from the template), kdtree
 (nearest neighbours of PCA features), learned (the bundled voxel-rearrangement network, trained
 on SkullFix), and the baselines nearest, trilinear, median and gaussian.<br>
 <b>Outputs</b>: completed-skull and implant segmentations and watertight skull and implant models
-in one folder; "Export for 3D printing" writes them as STL (LPS millimetres) with a
-printability report.<br>
+in one folder, and a summary with a printable yes/no and its reasons; "Export for 3D printing"
+writes them as STL (LPS millimetres) with a printability report.<br>
 <b>Limits</b>: research software, not a medical device; the completion model was trained on
 SkullFix vault defects; check every implant before use.
 See <a href="https://github.com/VoxelRearrangement/VoxelRearrangement">the project page</a>.
