@@ -118,3 +118,13 @@ def bevelled_defect(matrix):
     half_angle = np.deg2rad(55 - 20 * np.clip((r - 18) / 10, 0, 1))
     cap = (d[2] > 0) & (d[2] > r * np.cos(half_angle))
     return complete, Mask((complete.array & ~cap).astype(np.uint8), matrix)
+
+
+def implant_with_hole(implant: Mask, radius_voxels: float) -> Mask:
+    """``implant`` with a hole through its middle, along the last index axis (as a completion
+    can leave in a large defect)."""
+    array = np.ascontiguousarray(implant.array).copy()
+    centre = np.argwhere(array).mean(axis=0)
+    i, j = np.indices(array.shape[:2])
+    array[np.hypot(i - centre[0], j - centre[1]) < radius_voxels] = 0
+    return Mask(array, implant.ijk_to_lps)

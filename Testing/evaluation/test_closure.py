@@ -4,6 +4,7 @@ cut at full resolution give the true implant the measure is scored against."""
 import numpy as np
 import pytest
 
+from helpers import implant_with_hole
 from VoxelRearrangementLib import Mask, defect_coverage, read_mask
 from VoxelRearrangementLib.evaluation.closure import closure, skull_centre
 from VoxelRearrangementLib.learned.completion.defects import cut_skull, random_defect
@@ -15,19 +16,11 @@ def case069(sample_dir):
             read_mask(sample_dir / "skull069_implant.nrrd"))
 
 
-def holed(implant: Mask, radius_voxels: float) -> Mask:
-    array = np.ascontiguousarray(implant.array).copy()
-    centre = np.argwhere(array).mean(axis=0)
-    i, j = np.indices(array.shape[:2])
-    array[np.hypot(i - centre[0], j - centre[1]) < radius_voxels] = 0
-    return Mask(array, implant.ijk_to_lps)
-
-
 def test_the_true_implant_closes_its_defect_and_one_with_a_hole_does_not(case069):
     _, defective, truth = case069
     assert closure(defective, truth, truth)["closed_fraction"] == 1.0
     assert defect_coverage(defective, truth)["closed_fraction"] == 1.0
-    with_hole = holed(truth, 30)
+    with_hole = implant_with_hole(truth, 30)
     with_gt = closure(defective, with_hole, truth)
     without_gt = defect_coverage(defective, with_hole)
     assert with_gt["closed_fraction"] < 0.95 and with_gt["open_rays"] > 10

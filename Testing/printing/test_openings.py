@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from VoxelRearrangementLib import Mask, defect_coverage, read_mask
+from helpers import implant_with_hole
+from VoxelRearrangementLib import defect_coverage, read_mask
 from VoxelRearrangementLib.evaluation.metrics import dice
 from VoxelRearrangementLib.printing.openings import close_openings
 
@@ -14,18 +15,9 @@ def case069(sample_dir):
     return read_mask(sample_dir / "skull069_defective.nrrd"), read_mask(sample_dir / "skull069_implant.nrrd")
 
 
-def with_hole(implant: Mask, radius_voxels: float = 40) -> Mask:
-    """The implant with a hole through its middle (as a completion can leave in a large defect)."""
-    array = np.ascontiguousarray(implant.array).copy()
-    centre = np.argwhere(array).mean(axis=0)
-    i, j = np.indices(array.shape[:2])
-    array[np.hypot(i - centre[0], j - centre[1]) < radius_voxels] = 0
-    return Mask(array, implant.ijk_to_lps)
-
-
 def test_an_opening_is_closed_along_the_skulls_contour(case069):
     defective, truth = case069
-    holed = with_hole(truth)
+    holed = implant_with_hole(truth, 40)
     assert defect_coverage(defective, holed)["closed_fraction"] < 0.9
     fixed, report = close_openings(defective, holed)
     assert report["open_rays_before"] > 20 and report["open_rays_after"] == 0

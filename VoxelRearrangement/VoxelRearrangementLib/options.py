@@ -133,12 +133,14 @@ def _default(f) -> Any:
     return f.default if f.default is not MISSING else f.default_factory()
 
 
-def add_arguments(parser: argparse.ArgumentParser, exclude: Tuple[str, ...] = ()) -> None:
-    """The options of :class:`PipelineOptions` (but the fields in ``exclude``) as flags of
-    ``parser`` (defaults: None, so that :func:`from_arguments` can tell what was given)."""
+def add_arguments(parser: argparse.ArgumentParser, exclude: Tuple[str, ...] = (),
+                  only: Optional[Tuple[str, ...]] = None) -> None:
+    """The options of :class:`PipelineOptions` (those in ``only`` when given, but never those
+    in ``exclude``) as flags of ``parser`` (defaults: None, so that :func:`from_arguments` can
+    tell what was given)."""
     for f in fields(PipelineOptions):
         flag = f.metadata["flag"]
-        if flag is None or f.name in exclude:
+        if flag is None or f.name in exclude or (only is not None and f.name not in only):
             continue
         kw = dict(f.metadata["argparse"])
         default = _default(f)

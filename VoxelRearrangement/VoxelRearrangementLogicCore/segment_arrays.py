@@ -21,6 +21,7 @@ from vtk.util import numpy_support
 
 from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
 from VoxelRearrangementLib.grids.geometry import LPS_TO_RAS, Image, Mask
+from VoxelRearrangementLib.io.segmentations import choose_segment
 
 BINARY_LABELMAP = "Binary labelmap"
 
@@ -47,22 +48,8 @@ def resolve_segment_id(segmentation_node, segment: Optional[str] = None) -> str:
     """ID of the segment to use: ``segment`` (an ID or a name), or the only segment there is."""
     segmentation = segmentation_node.GetSegmentation()
     ids = list(segmentation.GetSegmentIDs())
-    if not ids:
-        raise VoxelRearrangementError(f"{_node_label(segmentation_node)} has no segments")
-    if segment is None or segment == "":
-        if len(ids) > 1:
-            names = ", ".join(f"'{segmentation.GetSegment(i).GetName()}'" for i in ids)
-            raise VoxelRearrangementError(
-                f"{_node_label(segmentation_node)} holds {len(ids)} segments ({names}); "
-                "choose the skull segment")
-        return ids[0]
-    if segment in ids:
-        return segment
-    by_name = segmentation.GetSegmentIdBySegmentName(segment)
-    if by_name:
-        return by_name
-    raise VoxelRearrangementError(
-        f"{_node_label(segmentation_node)} has no segment with ID or name '{segment}'")
+    pairs = [(i, segmentation.GetSegment(i).GetName()) for i in ids]
+    return ids[choose_segment(pairs, segment, _node_label(segmentation_node), "choose the skull segment")]
 
 
 def _labelmap_of(segmentation_node, segment_id: str):

@@ -5,19 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from .. import options as pipeline_options
 from .._shared.atomic import check_outputs, write_text
 from .._shared.bounds import argument
 from .._shared.progress import Stage
 from ..checks import check_skull
 from ..io.masks import check_mask_output, read_mask, write_mask
 from ..io.meshes import mesh_format, write_mesh
-from ..printing.fit import DEFAULT_CLEARANCE_MM, DEFAULT_MIN_EDGE_MM, fit_implant
-from ..printing.implant import (
-    DEFAULT_MIN_COMPONENT_ML,
-    DEFAULT_OPENING_MM,
-    DEFAULT_SMOOTHING_MM,
-    extract_implant,
-)
+from ..printing.fit import fit_implant
+from ..printing.implant import DEFAULT_MIN_COMPONENT_ML, DEFAULT_SMOOTHING_MM, extract_implant
 from ..printing.meshing import DEFAULT_SMOOTHING, mask_to_mesh
 from ..printing.printability import printability_report
 from .protocol import print_progress
@@ -28,9 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--complete", required=True, help="completed skull mask (same grid as --defective)")
     p.add_argument("--defective", required=True, help="defective skull mask")
     p.add_argument("--output", required=True, help="implant mask to write (.nrrd, .seg.nrrd, .nii[.gz])")
-    p.add_argument("--opening-mm", type=argument("opening_mm", "--opening-mm"), default=DEFAULT_OPENING_MM,
-                   help="radius (mm) of the ball of the opening that removes slivers thinner than "
-                        "about twice it; 0 disables (default %(default)s)")
+    pipeline_options.add_arguments(p, only=("opening_mm", "clearance_mm", "min_edge_mm"))
     p.add_argument("--smoothing-mm", type=argument("smoothing_mm", "--smoothing-mm"),
                    default=DEFAULT_SMOOTHING_MM,
                    help="Gaussian sigma (mm) smoothing the implant's surfaces jointly with the "
@@ -39,14 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=DEFAULT_MIN_COMPONENT_ML,
                    help="extra pieces touching the defect border are kept from this volume (mL) "
                         "up; the largest piece is always kept (default %(default)s)")
-    p.add_argument("--clearance-mm", type=argument("clearance_mm", "--clearance-mm"),
-                   default=DEFAULT_CLEARANCE_MM,
-                   help="gap (mm) left between the implant and the defective bone all along the "
-                        "rim, for fitting it; 0: touching (default %(default)s)")
-    p.add_argument("--min-edge-mm", type=argument("min_edge_mm", "--min-edge-mm"),
-                   default=DEFAULT_MIN_EDGE_MM,
-                   help="the implant's edge is trimmed where thinner than this (mm); 0: no trim "
-                        "(default %(default)s)")
     p.add_argument("--segment", help="segment name or ID when an input .seg.nrrd holds several")
     p.set_defaults(func=_implant)
 
@@ -75,11 +61,12 @@ def _implant(args) -> int:
     defective = read_mask(args.defective, args.segment)
     check_skull(complete, f"--complete {args.complete}")
     check_skull(defective, f"--defective {args.defective}")
-    implant = extract_implant(complete, defective, opening_mm=args.opening_mm,
+    options = pipeline_options.from_arguments(args, "complete")
+    implant = extract_implant(complete, defective, opening_mm=options.opening_mm,
                               smoothing_mm=args.smoothing_mm,
                               min_component_ml=args.min_component_ml,
                               progress=Stage(print_progress).sub(0.1, 0.8).report)
-    implant = fit_implant(implant, defective, args.clearance_mm, args.min_edge_mm,
+    implant = fit_implant(implant, defective, options.clearance_mm, options.min_edge_mm,
                           args.min_component_ml, progress=Stage(print_progress).sub(0.8, 0.95).report)
     write_mask(args.output, implant, segment_name="Implant")
     print(f"implant: {implant.volume_ml:.2f} mL -> {args.output}", flush=True)

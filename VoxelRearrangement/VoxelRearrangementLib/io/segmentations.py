@@ -24,18 +24,29 @@ _REFERENCE_HELP = ("Image geometry description string determining the geometry o
                    "the button.")
 
 
-def _choose(segments: Sequence[dict], segment: Optional[str], path: Path) -> dict:
-    if segment is None:
+def choose_segment(segments: Sequence[Tuple[str, str]], segment: Optional[str], where: str,
+                   hint: str) -> int:
+    """The index of the segment ``segment`` (an ID or a name; None or "": the only one) among
+    ``segments`` (``(id, name)`` pairs); clear errors naming ``where`` otherwise (``hint``
+    says how to choose)."""
+    if not segments:
+        raise VoxelRearrangementError(f"{where} has no segments")
+    if not segment:
         if len(segments) > 1:
-            names = ", ".join(f"'{s.get('name') or s.get('id')}'" for s in segments)
+            names = ", ".join(f"'{name or sid}'" for sid, name in segments)
             raise VoxelRearrangementError(
-                f"{path}: holds {len(segments)} segments ({names}); choose one (--segment on "
-                "the command line)")
-        return segments[0]
-    match = [s for s in segments if segment in (s.get("id"), s.get("name"))]
-    if not match:
-        raise VoxelRearrangementError(f"{path}: no segment named or with ID '{segment}'")
-    return match[0]
+                f"{where} holds {len(segments)} segments ({names}); {hint}")
+        return 0
+    for key in (0, 1):  # an ID first, then a name
+        for n, pair in enumerate(segments):
+            if pair[key] == segment:
+                return n
+    raise VoxelRearrangementError(f"{where} has no segment with ID or name '{segment}'")
+
+
+def _choose(segments: Sequence[dict], segment: Optional[str], path: Path) -> dict:
+    pairs = [(s.get("id"), s.get("name")) for s in segments]
+    return segments[choose_segment(pairs, segment, str(path), "choose one (--segment on the command line)")]
 
 
 def _reference(segmentation: dict) -> Optional[Tuple[np.ndarray, np.ndarray]]:
