@@ -357,6 +357,12 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
         p.implantModel = result.implant_model
         self.ui.summaryLabel.text = result.summary
         self.ui.statusLabel.text = _("Done")
+        summary = result.report.get("summary", {})
+        if not summary.get("printable", True):  # say it where it cannot be missed
+            self.ui.statusLabel.text = _("Done: NOT printable as it is, see the summary")
+            slicer.util.warningDisplay(
+                _("The implant is not printable as it is:") + "\n- " + "\n- ".join(summary["reasons"]),
+                windowTitle=_("Voxel Rearrangement"))
         layoutManager = slicer.app.layoutManager()
         if layoutManager and layoutManager.threeDWidget(0):
             layoutManager.threeDWidget(0).threeDView().resetFocalPoint()

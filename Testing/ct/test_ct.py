@@ -107,6 +107,7 @@ def test_images_keep_their_values_and_geometry(sample_ct, tmp_path):
 
 
 def test_run_from_a_ct_to_the_implant(sample_dir, tmp_path):
+    pytest.importorskip("torch", reason="completion needs the [learn] extra (PyTorch)")
     synthetic = synthetic_head_ct(half(read_mask(sample_dir / "skull069_defective.nrrd")))
     ct = write_image(tmp_path / "head.nrrd", synthetic.ct)
     out = tmp_path / "out"

@@ -39,10 +39,11 @@ def test_the_gap_holds_everywhere_along_the_rim(bevelled, clearance):
 
 
 def test_the_edge_trim_sets_the_thinnest_wall(bevelled):
-    """Untrimmed, the feathered rim is a fraction of a millimetre thick; trimmed, the thinnest
-    wall of the printed mesh (1st percentile of 20 000 rays) is at least the minimum edge."""
+    """Untrimmed, the feathered rim is thinner than any minimum edge tested (0.16 mm with VTK
+    9.6, 1.0 mm with 9.3, whose smoothing differs); trimmed, the thinnest wall of the printed
+    mesh (1st percentile of 20 000 rays) is at least the minimum edge."""
     defective, designed, _ = bevelled
-    assert thinnest_wall_mm(fit_implant(designed, defective, 0.0, 0.0)) < 0.6
+    assert thinnest_wall_mm(fit_implant(designed, defective, 0.0, 0.0)) < 1.5
     for edge in (1.5, 2.0):
         trimmed = fit_implant(designed, defective, clearance_mm=1.0, min_edge_mm=edge)
         assert thinnest_wall_mm(trimmed) >= edge
