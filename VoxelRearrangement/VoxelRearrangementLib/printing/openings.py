@@ -36,7 +36,8 @@ NEIGHBOURS = 16
 def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
                    progress: Optional[ProgressCallback] = None) -> Tuple[Mask, Dict[str, float]]:
     """``implant`` with its openings closed (see the module docstring), and a report:
-    ``open_rays_before``, ``open_rays_after``, ``added_ml``."""
+    ``open_rays_before``, ``open_rays_after`` (rays through the defect, next to the implant,
+    that miss it), ``added_ml``."""
     defective = binary(defective, "the defective skull")
     implant = binary(implant, "the implant")
     require_same_grid(defective.grid, implant.grid, "the defective skull", "the implant")
@@ -44,7 +45,8 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     directions = sphere_directions(n_rays)
     centre = skull_centre(defective)
     defect = open_directions(defective, directions, centre)
-    missing = defect & ~ray_hits(implant, centre, directions)
+    covered = ray_hits(implant, centre, directions)
+    missing = _next_to(defect & ~covered, covered, directions)
     report = {"open_rays_before": int(missing.sum()), "open_rays_after": int(missing.sum()),
               "added_ml": 0.0, "method": "radial interpolation of the shell"}
     if not missing.any():
@@ -60,11 +62,34 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     patch &= defective.array == 0
     added = patch & (implant.array == 0)
     out = Mask(((implant.array != 0) | patch).astype(np.uint8), implant.ijk_to_lps)
-    after = defect & ~ray_hits(out, centre, directions)
+    after = missing & ~ray_hits(out, centre, directions)
     report.update(open_rays_after=int(after.sum()),
                   added_ml=round(float(added.sum()) * implant.grid.voxel_volume_mm3 / 1000.0, 2))
     stage.report(1.0, "openings closed" if not after.any() else "openings left")
     return out, report
+
+
+def _next_to(missing: np.ndarray, covered: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """The groups of ``missing`` directions (neighbours within 1.5 ray spacings) that touch a
+    ``covered`` one: holes in, or gaps at the edge of, the implant. Openings of the skull
+    that the implant comes nowhere near (a natural opening low in a tilted head) are not the
+    implant's to close."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+    idx = np.flatnonzero(missing)
+    out = np.zeros(len(directions), dtype=bool)
+    if not len(idx) or not covered.any():
+        return out
+    spacing = np.sqrt(4 * np.pi / len(directions))
+    pairs = cKDTree(directions[idx]).query_pairs(1.5 * spacing, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
+                       ([], ([], [])), shape=(len(idx), len(idx)))
+    _, labels = connected_components(graph, directed=False)
+    distance, _ = cKDTree(directions[covered]).query(directions[idx])
+    touching = np.unique(labels[distance <= 1.5 * spacing])
+    out[idx[np.isin(labels, touching)]] = True
+    return out
 
 
 def _shell_radii(wall: Mask, centre: np.ndarray, directions: np.ndarray):
