@@ -6,7 +6,9 @@ from scipy import ndimage
 
 from helpers import implant_with_hole
 from VoxelRearrangementLib import defect_coverage, read_mask
+from VoxelRearrangementLib.evaluation.closure import skull_centre
 from VoxelRearrangementLib.evaluation.metrics import dice
+from VoxelRearrangementLib.learned.completion.defects import circular_defect, cut_skull
 from VoxelRearrangementLib.printing.openings import close_openings
 
 
@@ -34,3 +36,18 @@ def test_a_closed_implant_is_left_as_it_is(case069):
     same, report = close_openings(defective, truth)
     assert report["open_rays_before"] == 0 and report["added_ml"] == 0.0
     assert np.array_equal(same.array, truth.array)
+
+
+def test_an_opening_far_from_the_implant_is_not_its_to_close(case069):
+    """A second hole in the skull (as a natural opening of a tilted head can look), away from
+    the implant: the safety net leaves it, so the implant stays one piece."""
+    defective, truth = case069
+    centre = skull_centre(defective)
+    towards = truth.ijk_to_lps[:3, :3] @ (np.argwhere(truth.array[::4, ::4, ::4]).mean(axis=0) * 4) \
+        + truth.ijk_to_lps[:3, 3] - centre
+    away = np.array([-towards[0], -towards[1], np.hypot(towards[0], towards[1])])  # other side, up
+    holed_skull, _ = cut_skull(defective, circular_defect(away, 15.0), centre)
+    assert defect_coverage(holed_skull, truth)["closed_fraction"] < 1.0  # the far hole counts there
+    fixed, report = close_openings(holed_skull, truth)
+    assert report["open_rays_before"] == 0 and report["added_ml"] == 0.0
+    assert np.array_equal(fixed.array, truth.array)

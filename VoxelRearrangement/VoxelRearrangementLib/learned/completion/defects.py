@@ -187,3 +187,11 @@ def cut_skull(complete, defect: Defect, centre_mm: np.ndarray):
     implant[tuple(bone[hit].T)] = 1
     defective = (complete.array.astype(bool) & ~implant.astype(bool)).astype(np.uint8)
     return Mask(defective, complete.ijk_to_lps), Mask(implant, complete.ijk_to_lps)
+
+
+def circular_defect(direction: np.ndarray, radius_mm: float, kind: str = "vault") -> Defect:
+    """A round defect of ``radius_mm`` (along the surface) around the LPS ``direction``."""
+    direction = np.asarray(direction, dtype=np.float64)
+    direction = direction / np.linalg.norm(direction)
+    e1, e2 = _frame(direction, 0.0)
+    return Defect(kind, [Patch(direction, e1, e2, (radius_mm, radius_mm), "ellipse")])
