@@ -51,3 +51,16 @@ def test_an_opening_far_from_the_implant_is_not_its_to_close(case069):
     fixed, report = close_openings(holed_skull, truth)
     assert report["open_rays_before"] == 0 and report["added_ml"] == 0.0
     assert np.array_equal(fixed.array, truth.array)
+
+
+def test_a_defect_the_network_left_wholly_open_is_closed(case069):
+    """No implant at all in the defect (what a completion network can give for a defect unlike
+    any it was trained on): the largest opening is the implant's, and is patched."""
+    defective, truth = case069
+    nothing = truth.array.copy()
+    nothing[:] = 0
+    empty = type(truth)(nothing, truth.ijk_to_lps)
+    fixed, report = close_openings(defective, empty)
+    assert report["open_rays_before"] > 100 and report["open_rays_after"] == 0
+    assert defect_coverage(defective, fixed)["closed_fraction"] >= 0.99
+    assert dice(fixed.array, truth.array) > 0.6

@@ -36,8 +36,8 @@ NEIGHBOURS = 16
 def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
                    progress: Optional[ProgressCallback] = None) -> Tuple[Mask, Dict[str, float]]:
     """``implant`` with its openings closed (see the module docstring), and a report:
-    ``open_rays_before``, ``open_rays_after`` (rays through the defect, next to the implant,
-    that miss it), ``added_ml``."""
+    ``open_rays_before``, ``open_rays_after`` (rays through the defect that miss the implant,
+    in the openings that are the implant's to close: :func:`_implants_openings`), ``added_ml``."""
     defective = binary(defective, "the defective skull")
     implant = binary(implant, "the implant")
     require_same_grid(defective.grid, implant.grid, "the defective skull", "the implant")
@@ -46,7 +46,7 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     centre = skull_centre(defective)
     defect = open_directions(defective, directions, centre)
     covered = ray_hits(implant, centre, directions)
-    missing = _next_to(defect & ~covered, covered, directions)
+    missing = _implants_openings(defect, covered, directions)
     report = {"open_rays_before": int(missing.sum()), "open_rays_after": int(missing.sum()),
               "added_ml": 0.0, "method": "radial interpolation of the shell"}
     if not missing.any():
@@ -69,26 +69,31 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     return out, report
 
 
-def _next_to(missing: np.ndarray, covered: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """The groups of ``missing`` directions (neighbours within 1.5 ray spacings) that touch a
-    ``covered`` one: holes in, or gaps at the edge of, the implant. Openings of the skull
-    that the implant comes nowhere near (a natural opening low in a tilted head) are not the
-    implant's to close."""
+def _implants_openings(defect: np.ndarray, covered: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """The open directions of the defect that are the implant's to close, as groups
+    (neighbours within 1.5 ray spacings): the groups that touch a ``covered`` direction (holes
+    in, or gaps at the edge of, the implant) or, where the implant meets no direction of the
+    defect at all (the network left the whole defect open), the largest group. Openings of
+    the skull the implant comes nowhere near, beside an implant that does cover its defect (a
+    natural opening low in a tilted head), are not the implant's to close."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
-    idx = np.flatnonzero(missing)
+    idx = np.flatnonzero(defect & ~covered)
     out = np.zeros(len(directions), dtype=bool)
-    if not len(idx) or not covered.any():
+    if not len(idx):
         return out
     spacing = np.sqrt(4 * np.pi / len(directions))
     pairs = cKDTree(directions[idx]).query_pairs(1.5 * spacing, output_type="ndarray")
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
                        ([], ([], [])), shape=(len(idx), len(idx)))
     _, labels = connected_components(graph, directed=False)
-    distance, _ = cKDTree(directions[covered]).query(directions[idx])
-    touching = np.unique(labels[distance <= 1.5 * spacing])
-    out[idx[np.isin(labels, touching)]] = True
+    if (defect & covered).any():
+        distance, _ = cKDTree(directions[covered]).query(directions[idx])
+        chosen = np.unique(labels[distance <= 1.5 * spacing])
+    else:
+        chosen = [np.argmax(np.bincount(labels))]
+    out[idx[np.isin(labels, chosen)]] = True
     return out
 
 
