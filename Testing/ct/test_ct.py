@@ -80,6 +80,21 @@ def test_a_sheared_ct_is_segmented_on_its_own_grid():
     assert dice(on_ct_grid(got.skull, synthetic.ct), synthetic.skull.array) > 0.85
 
 
+def test_the_cut_below_the_vertex_is_horizontal_on_a_tilted_grid():
+    """A grid rotated 25 degrees about the left-right axis (a tilted gantry): the skull is cut
+    at the same height everywhere, in world coordinates, not along an index plane."""
+    a = np.deg2rad(25.0)
+    m = np.eye(4)
+    m[:3, :3] = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]]) * 5.0
+    skull, _ = skull_like((44, 44, 44), matrix=m)
+    ct = Image(skull.array.astype(np.int16) * 1400 - 1000, m)  # bone and air only
+    got = skull_from_ct(ct, skull_height_mm=80.0)
+    s_of = lambda mask: (np.argwhere(mask.array) @ mask.ijk_to_lps[:3, :3].T + mask.ijk_to_lps[:3, 3])[:, 2]
+    top = s_of(skull).max()
+    assert s_of(got.skull).min() >= top - 80.0 - 1e-6
+    assert got.skull.array.sum() == (s_of(skull) >= top - 80.0).sum()  # and all of it above the cut
+
+
 def test_the_threshold_is_an_option_and_bad_cts_are_refused(sample_ct):
     ct = sample_ct.ct
     lower, higher = (skull_from_ct(ct, bone_hu=hu).skull.volume_ml for hu in (250.0, 700.0))

@@ -2,11 +2,18 @@
 the edge trim sets the thinnest wall, and the options are checked."""
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from helpers import bevelled_defect, sheared_matrix
-from VoxelRearrangementLib import VoxelRearrangementError, extract_implant, mask_to_mesh, printability_report
+from VoxelRearrangementLib import (
+    Mask,
+    VoxelRearrangementError,
+    extract_implant,
+    mask_to_mesh,
+    printability_report,
+)
 from VoxelRearrangementLib.printing.decimate import surface_distances
-from VoxelRearrangementLib.printing.fit import fit_implant, rim_gap_mm
+from VoxelRearrangementLib.printing.fit import fit_implant, rim_gap_mm, with_gap
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +66,32 @@ def test_zero_leaves_the_implant_as_it_is_and_bad_values_are_refused(bevelled):
         fit_implant(designed, defective, min_edge_mm=9.0)
     with pytest.raises(VoxelRearrangementError, match="removed the whole implant"):
         fit_implant(designed, defective, clearance_mm=3.0, min_edge_mm=4.0)
+
+
+def test_every_piece_that_sat_on_the_bone_is_kept():
+    """Two implants of one skull (two defects): after the gap neither touches the bone, and
+    both are still there."""
+    bone = np.zeros((40, 30, 20), dtype=np.uint8)
+    bone[:, :, :5] = 1
+    implant = np.zeros_like(bone)
+    implant[3:15, 5:25, 5:12] = 1
+    implant[25:37, 5:25, 5:12] = 1
+    matrix = np.diag([0.8, 0.8, 0.8, 1.0])
+    fitted = fit_implant(Mask(implant, matrix), Mask(bone, matrix), clearance_mm=1.0,
+                         min_edge_mm=1.5, min_component_ml=0.1)
+    assert ndimage.label(fitted.array)[1] == 2
+    assert not fitted.array[:, :, :7].any()  # centres 1 mm + a voxel (1.8 mm) above the bone
+
+
+def test_closure_after_the_fit_counts_the_gap_but_not_what_was_trimmed():
+    bone = np.zeros((40, 30, 20), dtype=np.uint8)
+    bone[:, :, :5] = 1
+    designed = np.zeros_like(bone)
+    designed[3:37, 5:25, 5:12] = 1
+    matrix = np.diag([0.8, 0.8, 0.8, 1.0])
+    d, b = Mask(designed, matrix), Mask(bone, matrix)
+    fitted = fit_implant(d, b, clearance_mm=1.0, min_edge_mm=0.0)
+    seated = with_gap(fitted, d, b, 1.0)
+    assert np.array_equal(seated.array, designed)  # the gap counts as closed
+    fitted.array[15:20] = 0  # a piece the fit would have lost
+    assert not with_gap(fitted, d, b, 1.0).array[15:20, :, 8:].any()

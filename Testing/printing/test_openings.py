@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage
 
 from helpers import implant_with_hole
-from VoxelRearrangementLib import defect_coverage, read_mask
+from VoxelRearrangementLib import Mask, defect_coverage, read_mask
 from VoxelRearrangementLib.evaluation.closure import skull_centre
 from VoxelRearrangementLib.evaluation.metrics import dice
 from VoxelRearrangementLib.learned.completion.defects import circular_defect, cut_skull
@@ -64,3 +64,24 @@ def test_a_defect_the_network_left_wholly_open_is_closed(case069):
     assert report["open_rays_before"] > 100 and report["open_rays_after"] == 0
     assert defect_coverage(defective, fixed)["closed_fraction"] >= 0.99
     assert dice(fixed.array, truth.array) > 0.6
+
+
+def test_the_patch_continues_the_outer_shell_not_bone_inside_it():
+    """A vault (a shell 54-60 mm from the origin) with a hole in the middle of its implant,
+    and a plate of bone inside the head under part of the opening (as the orbital roof lies
+    under a fronto-orbital defect): the patch stays in the outer shell."""
+    h, n = 1.5, 90
+    matrix = np.diag([h, h, h, 1.0])
+    matrix[:3, 3] = -(n - 1) / 2 * h
+    x, y, z = np.indices((n, n, n)) * h - (n - 1) / 2 * h
+    r = np.sqrt(x ** 2 + y ** 2 + z ** 2)
+    shell = (r >= 54) & (r <= 60) & (z > -20)
+    cap = shell & (z > r * np.sin(np.deg2rad(55)))
+    ring = cap & (z < r * np.sin(np.deg2rad(70)))
+    plate = (z >= 30) & (z <= 33) & (x > 5) & (np.hypot(x, y) < 50)
+    defective = Mask(((shell & ~cap) | plate).astype(np.uint8), matrix)
+    fixed, report = close_openings(defective, Mask(ring.astype(np.uint8), matrix))
+    added = fixed.array.astype(bool) & ~ring
+    assert report["open_rays_after"] <= 0.05 * report["open_rays_before"]
+    assert added.sum() > 0.3 * (cap & ~ring).sum()
+    assert (added & (r < 51)).sum() <= 0.05 * added.sum()  # not down towards the plate

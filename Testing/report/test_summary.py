@@ -21,9 +21,9 @@ def case069(sample_dir):
     return read_mask(sample_dir / "skull069_defective.nrrd"), read_mask(sample_dir / "skull069_implant.nrrd")
 
 
-def summary_of(defective, implant, clearance=0.0):
+def summary_of(defective, implant, clearance=0.0, safety_net=None):
     """The summary of a pipeline report holding what run measures on ``implant``."""
-    report = {"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
+    report = {"safety_net": safety_net or {},"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
               "implant": printability_report(mask_to_mesh(implant), thickness=True),
               "defect_coverage": defect_coverage(defective, implant),
               "fit": {"clearance_mm": clearance, "min_edge_mm": 0.0,
@@ -88,3 +88,16 @@ def test_the_page_is_self_contained_and_leads_with_the_verdict(case069):
     assert "data:image/png;base64," in page and "matplotlib is not installed" in page
     assert "src='http" not in page and "<script" not in page and "<link" not in page  # offline
     assert LIMITS in page
+
+
+def test_the_summary_says_what_the_safety_net_closed_and_what_it_left(case069):
+    defective, implant = case069
+    holed = altered(implant, lambda di, dj: np.hypot(di, dj) < 25)
+    net = {"open_rays_before": 40, "open_rays_after": 12, "open_rays_elsewhere": 5, "added_ml": 3.2}
+    summary = summary_of(defective, holed, safety_net=net)
+    text = "\n".join(summary_lines(summary))
+    assert "the safety net closed 28 by continuing the skull's shell (3.2 mL added) and 12 stay open" in text
+    assert any("5 of them through an opening of the skull away from the implant" in r
+               for r in summary["reasons"])
+    nothing = dict(net, open_rays_after=40, added_ml=0.0)
+    assert "could not close them" in "\n".join(summary_lines(summary_of(defective, holed, safety_net=nothing)))

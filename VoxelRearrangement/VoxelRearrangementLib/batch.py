@@ -239,4 +239,8 @@ def _skipped_row(case: Case) -> dict:
         report = json.loads((case.output_dir / protocol.REPORT).read_text())
     except (OSError, ValueError) as exc:
         return summary_row(case, "skipped", error=f"finished before, but its report is unreadable: {exc}")
-    return summary_row(case, "skipped", report)
+    try:
+        return summary_row(case, "skipped", report)
+    except (KeyError, TypeError, AttributeError) as exc:  # a report of another version
+        return summary_row(case, "skipped", error=f"finished before, but its report lacks {exc} "
+                                                   "(another version?): remove the folder to run it again")

@@ -248,9 +248,16 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
     times["refinement_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    implant = extract_implant(completed, defective, opening_mm=options.opening_mm,
-                              progress=stage.sub(0.6, 0.64).report)
+    if (completed.array > defective.array).any():
+        implant = extract_implant(completed, defective, opening_mm=options.opening_mm,
+                                  progress=stage.sub(0.6, 0.64).report)
+    else:  # the network added nothing: the safety net may still close the opening
+        implant = Mask(np.zeros_like(defective.array, dtype=np.uint8), defective.ijk_to_lps)
     implant, safety_net = close_openings(defective, implant, progress=stage.sub(0.64, 0.66).report)
+    if not implant.array.any():
+        raise VoxelRearrangementError(
+            "no implant: the completion network added no bone to the defective skull and no "
+            "opening of the vault was found to close (is there a defect?)")
     if safety_net["added_ml"] > 0:  # the skull's mesh shows the patch too
         completed = Mask((completed.array | implant.array).astype(np.uint8), completed.ijk_to_lps)
     times["implant_s"] = time.perf_counter() - t
@@ -260,7 +267,7 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
 def _complete(defective: Mask, source_name: Optional[str], options: PipelineOptions,
               staging: Path, stage: Stage) -> dict:
     from .evaluation.closure import defect_coverage
-    from .printing.fit import fit_implant, rim_gap_mm
+    from .printing.fit import fit_implant, rim_gap_mm, with_gap
 
     design = design_implant(defective, options, stage)
     result, completed, designed, safety_net, times = (design.completion, design.completed,
@@ -291,7 +298,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
                                 stage.sub(0.85, 0.9), thickness=True, max_mb=options.implant_stl_mb)
         stage.report(0.92, "checking the defect coverage")
-        coverage = defect_coverage(defective, designed)  # before the gap: it is meant to be open
+        coverage = defect_coverage(defective, with_gap(implant, designed, defective, options.clearance_mm))
         pictures = _pictures(defective, implant)
         stage.report(0.95, "writing the masks")
         for future in done:

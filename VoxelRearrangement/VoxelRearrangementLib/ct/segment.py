@@ -12,10 +12,11 @@
    threshold) are separate pieces; all the others are dropped and the report lists them.
 3. *Down to the skull base*: SkullFix skulls stop about 150 mm below the vertex (measured on
    the training skulls 000-059: median 151 mm, 131-214 mm), their grids a few millimetres
-   beyond the bone. The grid is cropped along the index axis closest to the patient's
-   superior direction to ``skull_height_mm`` below the highest bone voxel (and 5 mm above it),
-   so the network sees a volume of the extent it was trained on, whatever the scan's field of
-   view; the largest piece is taken again inside the crop.
+   beyond the bone. Bone lower than ``skull_height_mm`` below the highest bone voxel is
+   dropped (a horizontal cut in world coordinates, also on tilted grids) and the grid is
+   cropped along the index axis closest to the patient's superior direction to what is left
+   (and 5 mm above it), so the network sees a volume of the extent it was trained on,
+   whatever the scan's field of view; the largest piece is taken again inside the crop.
 
 The result is a :class:`~..grids.geometry.Mask` on a sub-grid of the CT (same voxels, the
 cropped index range), so it overlays the CT exactly.
@@ -76,9 +77,9 @@ def skull_from_ct(ct: Image, bone_hu: float = DEFAULT_BONE_HU,
     stage.report(0.3, "keeping the skull (the largest piece of bone)")
     skull, dropped = _skull_piece(bone, ct.ijk_to_lps)
     stage.check_cancel()
-    axis, box = _crop(skull, ct.ijk_to_lps, skull_height_mm)
-    cropped = skull[box]
-    if cropped.shape != skull.shape:
+    kept, axis, box = _crop(skull, ct.ijk_to_lps, skull_height_mm)
+    cropped = kept[box]
+    if cropped.sum() != skull.sum():
         stage.report(0.7, f"cropping {skull_height_mm:g} mm below the vertex")
         cropped, more = _skull_piece(cropped, ct.ijk_to_lps)
         dropped += more
@@ -118,21 +119,26 @@ def _skull_piece(bone: np.ndarray, matrix: np.ndarray):
 
 
 def _crop(skull: np.ndarray, matrix: np.ndarray, height_mm: float):
-    """The index axis closest to superior and the box keeping ``height_mm`` below the highest
-    voxel of ``skull`` (and :data:`MARGIN_MM` above it)."""
-    lin = matrix[:3, :3]
-    superior = lin[2] / np.linalg.norm(lin[:, :], axis=0)  # cosine of each index axis with S
+    """``skull`` without its bone lower than ``height_mm`` below its highest voxel (world
+    superior coordinates: a horizontal cut, also on a tilted grid), the index axis closest to
+    superior, and the box of that axis's range that holds the rest (plus :data:`MARGIN_MM`
+    above it)."""
+    lin, origin = matrix[:3, :3], matrix[:3, 3]
+    superior = lin[2] / np.linalg.norm(lin, axis=0)  # cosine of each index axis with S
     axis = int(np.argmax(np.abs(superior)))
+    # S of the voxel centres, slab by slab along i: s_i * i + (the same plane for every slab)
+    plane = (lin[2, 1] * np.arange(skull.shape[1])[:, None]
+             + lin[2, 2] * np.arange(skull.shape[2])[None, :] + origin[2]).astype(np.float32)
+    slabs = [i for i in range(skull.shape[0]) if skull[i].any()]
+    top = max(float(plane[skull[i]].max()) + lin[2, 0] * i for i in slabs)
+    kept = np.zeros_like(skull)
+    for i in slabs:
+        kept[i] = skull[i] & (plane + np.float32(lin[2, 0] * i) >= top - height_mm)
     step_mm = float(lin[2, axis])  # mm of S per index along that axis (signed)
-    layers = np.flatnonzero(skull.any(axis=tuple(a for a in range(3) if a != axis)))
-    top = layers[-1] if step_mm > 0 else layers[0]
-    below = int(np.ceil(height_mm / abs(step_mm)))
+    layers = np.flatnonzero(kept.any(axis=tuple(a for a in range(3) if a != axis)))
     above = int(np.ceil(MARGIN_MM / abs(step_mm)))
-    n = skull.shape[axis]
-    if step_mm > 0:
-        lo, hi = max(top - below, 0), min(top + above + 1, n)
-    else:
-        lo, hi = max(top - above, 0), min(top + below + 1, n)
-    box = [slice(0, s) for s in skull.shape]
-    box[axis] = slice(int(lo), int(hi))
-    return axis, tuple(box)
+    lo, hi = int(layers[0]), int(layers[-1]) + 1
+    lo, hi = (lo, min(hi + above, skull.shape[axis])) if step_mm > 0 else (max(lo - above, 0), hi)
+    box = [slice(0, n) for n in skull.shape]
+    box[axis] = slice(lo, hi)
+    return kept, axis, tuple(box)

@@ -32,7 +32,7 @@ from ..grids.geometry import Mask, require_same_grid
 #: Lowest elevation (degrees below the horizontal through the skull's centre) of the vault
 #: cone, where complete skulls have no openings (calibrated on SkullFix 000-059).
 VAULT_MIN_ELEVATION_DEG = -30.0
-#: Rays per full sphere (a ray per 3.1e-3 sr, about 1.8 degrees apart).
+#: Rays per full sphere (a ray per 3.1e-3 sr, neighbours about 3.2 degrees apart).
 N_RAYS = 4000
 #: Fewest neighbouring escaping rays that make an opening (see the module docstring).
 MIN_OPENING_RAYS = 4

@@ -60,16 +60,19 @@ def fit_implant(implant: Mask, defective: Mask, clearance_mm: float = DEFAULT_CL
     box, grid = _box(implant, clearance_mm)
     part = np.ascontiguousarray(implant.array[box] != 0)
     wall = np.ascontiguousarray(defective.array[box] != 0)
-    if clearance_mm > 0:
-        distance = wall_distances(part, wall, grid, clearance_mm + float(grid.spacing.max()))
-        part[tuple(np.argwhere(part)[distance < clearance_mm + float(grid.spacing.max())].T)] = False
+    designed = part.copy()
+    part[tuple(_gap_voxels(part, wall, grid, clearance_mm).T)] = False
     stage.check_cancel()
     ball = ball_structure(grid, min_edge_mm / 2.0)
     sparse = Sparse(part.shape, np.array(ball.shape) // 2 + 1)
     flat = sparse.flat(np.argwhere(part))
     if ball.sum() > 1:
         flat = sparse.open(flat, ball)
-    flat = keep_pieces(sparse, flat, wall, grid.voxel_volume_mm3, min_component_ml)
+    # the pieces that touched the bone before the gap and the trim touch what they cut away
+    opened = np.zeros(part.shape, dtype=bool)
+    opened[tuple(sparse.coords(flat).T)] = True
+    contact = wall | (designed & ~opened)
+    flat = keep_pieces(sparse, flat, contact, grid.voxel_volume_mm3, min_component_ml)
     if len(flat) == 0:
         raise VoxelRearrangementError(
             f"fitting removed the whole implant ({clearance_mm:g} mm gap, edge of at least "
@@ -80,6 +83,30 @@ def fit_implant(implant: Mask, defective: Mask, clearance_mm: float = DEFAULT_CL
     out[box] = fitted & ~wall
     stage.report(1.0, "implant fitted")
     return Mask(out, implant.ijk_to_lps)
+
+
+def with_gap(fitted: Mask, designed: Mask, defective: Mask, clearance_mm: float) -> Mask:
+    """``fitted`` (from ``designed`` by :func:`fit_implant`) plus the gap at its rim, i.e. the
+    voxels of ``designed`` within ``clearance_mm`` (mm) of ``defective``: what closes the defect
+    once the implant is seated, for measuring closure. The gap is meant to be open; pieces and
+    thin parts the fit trimmed away are not, and stay open here."""
+    if clearance_mm == 0 or not designed.array.any():
+        return fitted
+    box, grid = _box(designed, clearance_mm)
+    part = np.ascontiguousarray(designed.array[box] != 0)
+    wall = np.ascontiguousarray(defective.array[box] != 0)
+    out = fitted.array.copy()
+    out[box][tuple(_gap_voxels(part, wall, grid, clearance_mm).T)] = 1
+    return Mask(out, fitted.ijk_to_lps)
+
+
+def _gap_voxels(part: np.ndarray, wall: np.ndarray, grid: Grid, clearance_mm: float) -> np.ndarray:
+    """(n, 3) indices of the voxels of ``part`` that the gap of ``clearance_mm`` cuts away:
+    centres nearer ``wall``'s than the gap plus the largest spacing (module docstring)."""
+    if clearance_mm == 0:
+        return np.zeros((0, 3), dtype=np.int64)
+    reach = clearance_mm + float(grid.spacing.max())
+    return np.argwhere(part)[wall_distances(part, wall, grid, reach) < reach]
 
 
 def rim_gap_mm(implant: Mask, defective: Mask, reach_mm: float = 5.0) -> float:

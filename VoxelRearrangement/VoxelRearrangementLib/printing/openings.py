@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 import numpy as np
+from scipy import ndimage
 
 from .._shared.progress import ProgressCallback, Stage
 from ..evaluation.closure import (
@@ -31,13 +32,20 @@ from ..grids.geometry import Mask, binary, require_same_grid
 
 #: Directions around an opening the radii are interpolated from.
 NEIGHBOURS = 16
+#: Gaps (mm) along a ray that still count as one layer of bone (diploe, noise in the mask).
+LAYER_GAP_MM = 2.0
+#: A neighbour whose outer radius is under this share of the neighbours' upper quartile is
+#: not the shell.
+SHADOWED_SHARE = 0.8
 
 
 def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
                    progress: Optional[ProgressCallback] = None) -> Tuple[Mask, Dict[str, float]]:
     """``implant`` with its openings closed (see the module docstring), and a report:
     ``open_rays_before``, ``open_rays_after`` (rays through the defect that miss the implant,
-    in the openings that are the implant's to close: :func:`_implants_openings`), ``added_ml``."""
+    in the openings that are the implant's to close: :func:`_implants_openings`),
+    ``open_rays_elsewhere`` (in openings of the skull away from the implant, left alone),
+    ``added_ml``."""
     defective = binary(defective, "the defective skull")
     implant = binary(implant, "the implant")
     require_same_grid(defective.grid, implant.grid, "the defective skull", "the implant")
@@ -48,6 +56,7 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     covered = ray_hits(implant, centre, directions)
     missing = _implants_openings(defect, covered, directions)
     report = {"open_rays_before": int(missing.sum()), "open_rays_after": int(missing.sum()),
+              "open_rays_elsewhere": int((defect & ~covered & ~missing).sum()),
               "added_ml": 0.0, "method": "radial interpolation of the shell"}
     if not missing.any():
         return implant, report
@@ -98,21 +107,26 @@ def _implants_openings(defect: np.ndarray, covered: np.ndarray, directions: np.n
 
 
 def _shell_radii(wall: Mask, centre: np.ndarray, directions: np.ndarray):
-    """Per direction: the radius (mm) of the first and the last wall voxel along its ray,
-    NaN where the ray meets no wall."""
+    """Per direction: the inner and outer radius (mm) of the outermost layer of wall along its
+    ray (the last run of wall voxels, gaps up to :data:`LAYER_GAP_MM` bridged), NaN where the
+    ray meets no wall. Only the outermost layer: where a ray crosses two (the orbital roof
+    under the frontal bone, the walls of a sinus), the patch must not fill the space between."""
     inv = np.linalg.inv(wall.ijk_to_lps)
     shape = np.array(wall.array.shape)
     ts = np.arange(0.0, REACH_MM, STEP_MM)
     inner = np.full(len(directions), np.nan)
     outer = np.full(len(directions), np.nan)
+    bridge = 2 * int(round(LAYER_GAP_MM / STEP_MM / 2)) + 1
     for s in range(0, len(directions), 256):
         pts = centre + directions[s:s + 256, None, :] * ts[None, :, None]
         ijk = np.rint(pts @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
         inside = np.all((ijk >= 0) & (ijk < shape), axis=-1)
         ijk = np.clip(ijk, 0, shape - 1)
         hit = inside & (wall.array[tuple(ijk[..., a] for a in range(3))] != 0)
+        hit = ndimage.binary_closing(hit, structure=np.ones((1, bridge)), border_value=0) | hit
         any_hit = hit.any(axis=1)
-        first = np.argmax(hit, axis=1)
+        starts = hit & ~np.pad(hit, ((0, 0), (1, 0)))[:, :-1]
+        first = len(ts) - 1 - np.argmax(starts[:, ::-1], axis=1)  # the start of the last run
         last = len(ts) - 1 - np.argmax(hit[:, ::-1], axis=1)
         inner[s:s + 256] = np.where(any_hit, ts[first], np.nan)
         outer[s:s + 256] = np.where(any_hit, ts[last], np.nan)
@@ -120,16 +134,21 @@ def _shell_radii(wall: Mask, centre: np.ndarray, directions: np.ndarray):
 
 
 def _interpolated(directions, known, inner, outer, wanted):
-    """Inverse-square-angle weighted radii at the ``wanted`` directions from the ``known``."""
+    """Inverse-square-angle weighted radii at the ``wanted`` directions from the ``known``
+    ones; a neighbour whose outer radius lies under :data:`SHADOWED_SHARE` of the upper
+    quartile of the neighbours' is left out (its ray meets only bone deep inside the head, such as the
+    orbital roof seen through a fronto-orbital defect, not the shell being continued)."""
     from scipy.spatial import cKDTree
     tree = cKDTree(directions[known])
     chord, idx = tree.query(directions[wanted], k=NEIGHBOURS)
+    r_o, r_i = outer[known][idx], inner[known][idx]
     weight = 1.0 / np.maximum(chord, 1e-6) ** 2
+    weight *= r_o >= SHADOWED_SHARE * np.percentile(r_o, 75, axis=1, keepdims=True)
     weight /= weight.sum(axis=1, keepdims=True)
     r_in = np.full(len(directions), np.nan)
     r_out = np.full(len(directions), np.nan)
-    r_in[wanted] = (weight * inner[known][idx]).sum(axis=1)
-    r_out[wanted] = (weight * outer[known][idx]).sum(axis=1)
+    r_in[wanted] = (weight * r_i).sum(axis=1)
+    r_out[wanted] = (weight * r_o).sum(axis=1)
     return r_in, r_out
 
 

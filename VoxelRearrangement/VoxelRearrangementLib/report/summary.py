@@ -75,6 +75,7 @@ def run_summary(report: dict, options) -> dict:
                 "caveats": [LIMITS], "run": ran}
     implant, fit, cover = report["implant"], report["fit"], report["defect_coverage"]
     wall = implant.get("wall_thickness_mm", {})
+    net = report.get("safety_net", {})
     facts = {
         "volume_ml": round(report["volumes_ml"]["implant"], 1),
         "size_mm": [round(float(x), 1) for x in implant["bbox_size_mm"]],
@@ -86,8 +87,10 @@ def run_summary(report: dict, options) -> dict:
         "thinnest_wall_mm": _rounded(wall.get("p1")),
         "thinnest_point_mm": _rounded(wall.get("min")),
         "thinnest_point_lps": wall.get("min_at_lps"),
-        "openings_closed": report.get("safety_net", {}).get("open_rays_before", 0),
-        "openings_added_ml": report.get("safety_net", {}).get("added_ml", 0.0),
+        "openings_found": net.get("open_rays_before", 0),
+        "openings_left": net.get("open_rays_after", 0),
+        "openings_elsewhere": net.get("open_rays_elsewhere", 0),
+        "openings_added_ml": net.get("added_ml", 0.0),
         "rim_gap_mm": fit["rim_gap_mm"],
         "clearance_mm": fit["clearance_mm"],
         "min_edge_mm": fit["min_edge_mm"],
@@ -115,9 +118,13 @@ def _reasons(facts: dict) -> List[str]:
     if facts["pieces"] != 1:
         reasons.append(f"the implant is in {facts['pieces']} pieces")
     if facts["closed_fraction"] < PRINTABLE["min_closed_fraction"]:
+        elsewhere = facts["openings_elsewhere"]
         reasons.append(f"the implant leaves {100 * (1 - facts['closed_fraction']):.0f}% of the "
                        f"defect open ({facts['open_directions']} of {facts['directions_checked']} "
-                       "directions through the defect miss it)")
+                       "directions through the defect miss it"
+                       + (f"; {elsewhere} of them through an opening of the skull away from the "
+                          "implant: a second defect, or a natural opening of a tilted head; check it)"
+                          if elsewhere else ")"))
     wall = facts["thinnest_wall_mm"]
     if wall is None or wall < PRINTABLE["min_wall_mm"]:
         where = facts["thinnest_point_lps"]
@@ -142,6 +149,19 @@ def _caveats(facts: dict) -> List[str]:
     ]
 
 
+def _safety_net_line(facts: dict) -> str:
+    """What the safety net did, for the closure line ('' when it had nothing to do)."""
+    found, left = facts["openings_found"], facts["openings_left"]
+    if not found:
+        return ""
+    if facts["openings_added_ml"] == 0:
+        return (f"; the completion had left {found} of them open and the safety net could not "
+                "close them (no wall around them to continue)")
+    return (f"; the completion had left {found} of them open, the safety net closed "
+            f"{found - left} by continuing the skull's shell ({facts['openings_added_ml']} mL added)"
+            + (f" and {left} stay open" if left else ""))
+
+
 def summary_lines(summary: dict) -> List[str]:
     """The summary as short lines of plain text (command line, Slicer panel, report.html)."""
     lines = ["PRINTABLE: yes" if summary["printable"] else "PRINTABLE: no, because"]
@@ -154,9 +174,7 @@ def summary_lines(summary: dict) -> List[str]:
             + ("watertight" if facts["watertight"] else "NOT watertight"),
             f"Defect closed in {100 * facts['closed_fraction']:.0f}% of the directions checked "
             f"({facts['directions_checked'] - facts['open_directions']} of {facts['directions_checked']})"
-            + (f"; the completion had left {facts['openings_closed']} of them open, closed by "
-               f"interpolating the shell ({facts['openings_added_ml']} mL added)"
-               if facts["openings_closed"] else ""),
+            + _safety_net_line(facts),
             f"Wall: at least {facts['thinnest_wall_mm']} mm over 99% of the surface; thinnest "
             f"{facts['thinnest_point_mm']} mm"
             + (f" near LPS {facts['thinnest_point_lps']} mm" if facts["thinnest_point_lps"] else ""),
