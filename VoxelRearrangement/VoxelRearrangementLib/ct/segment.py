@@ -4,8 +4,8 @@
    :data:`DEFAULT_BONE_HU`, 300 HU: the bone threshold of 3D Slicer's CT skull recipes;
    cancellous bone is about 300-400 HU and cortical bone over 1000, soft tissue below 100).
 2. *The skull alone*: one face-connected piece of bone: of the pieces holding at least
-   :data:`CANDIDATE_SHARE` of the largest one's voxels, the one whose smallest extent along the
-   grid's axes is largest. A skull is bulky (well over 100 mm along every axis), while a CT
+   :data:`CANDIDATE_SHARE` of the largest one's voxels, the one most spread out along its
+   thinnest principal direction (world mm, so a plate tilted in the grid stays thin). A skull is bulky (well over 100 mm along every axis), while a CT
    table or head rest, which can hold as many voxels above the threshold, is a plate: sorting
    by size alone picked the table of one synthetic CT in ten. Loose bone fragments, the
    mandible and the cervical spine (joined to the skull only across joint spaces, below the
@@ -44,6 +44,8 @@ MARGIN_MM = 5.0
 LISTED_PIECES = 5
 #: Pieces with at least this share of the largest piece's voxels may be the skull.
 CANDIDATE_SHARE = 0.2
+#: Every n-th voxel of a piece enters its principal spread.
+SPREAD_SAMPLE = 7
 
 
 @dataclass
@@ -110,12 +112,20 @@ def _skull_piece(bone: np.ndarray, matrix: np.ndarray):
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     sizes[0] = 0
     candidates = np.flatnonzero(sizes >= CANDIDATE_SHARE * sizes.max())
-    spacing = np.linalg.norm(matrix[:3, :3], axis=0)
-    boxes = ndimage.find_objects(labels)
-    extent = [min((sl.stop - sl.start) * sp for sl, sp in zip(boxes[c - 1], spacing)) for c in candidates]
-    keep = int(candidates[int(np.argmax(extent))])
+    keep = int(candidates[int(np.argmax([_thinnest_spread_mm(labels, c, matrix) for c in candidates]))])
     others: List[int] = [int(s) for i, s in enumerate(sizes) if i not in (0, keep) and s > 0]
     return labels == keep, others
+
+
+def _thinnest_spread_mm(labels: np.ndarray, label: int, matrix: np.ndarray) -> float:
+    """The spread (mm, standard deviation) of piece ``label`` along its thinnest principal
+    direction in world coordinates: large for a skull, near zero for a plate whatever its
+    orientation in the grid (index-axis extents grow for a plate tilted in the grid)."""
+    ijk = np.argwhere(labels == label)[::SPREAD_SAMPLE]
+    world = ijk @ matrix[:3, :3].T
+    if len(world) < 4:
+        return 0.0
+    return float(np.sqrt(max(np.linalg.eigvalsh(np.cov(world.T))[0], 0.0)))
 
 
 def _crop(skull: np.ndarray, matrix: np.ndarray, height_mm: float):
