@@ -3,6 +3,7 @@ the defect's side, and three slices through the defect with the implant in colou
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import List, Tuple
 
 import numpy as np
@@ -61,8 +62,8 @@ def panels_png(panels: List[Panel], title: str = "") -> bytes:
         ax.imshow(rgb, aspect=aspect, interpolation="antialiased")
         ax.set_title(name)
         ax.axis("off")
-    if title:
-        fig.suptitle(title)
+    if title:  # wrapped to the figure's width
+        fig.suptitle(textwrap.fill(title, 42 * len(panels)))
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
