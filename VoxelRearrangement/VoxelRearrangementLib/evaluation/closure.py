@@ -36,6 +36,8 @@ VAULT_MIN_ELEVATION_DEG = -30.0
 N_RAYS = 4000
 #: Fewest neighbouring escaping rays that make an opening (see the module docstring).
 MIN_OPENING_RAYS = 4
+#: Two directions closer than this many ray spacings are neighbours (in one opening).
+NEIGHBOUR_SPACINGS = 1.5
 #: March step and reach of a ray (mm).
 STEP_MM = 0.5
 REACH_MM = 180.0
@@ -83,22 +85,35 @@ def vault_cone(directions: np.ndarray, min_elevation_deg: float = VAULT_MIN_ELEV
     return directions[:, 2] >= np.sin(np.deg2rad(min_elevation_deg))
 
 
-def openings(open_rays: np.ndarray, directions: np.ndarray,
-             min_rays: int = MIN_OPENING_RAYS) -> np.ndarray:
-    """``open_rays`` (bool, n) without the groups of fewer than ``min_rays`` neighbouring
-    rays (neighbours: closer than 1.5 ray spacings on the sphere)."""
+def ray_groups(rays: np.ndarray, directions: np.ndarray):
+    """The indices of the ``rays`` (bool, n) that are set, and a group label for each:
+    neighbours (closer than :data:`NEIGHBOUR_SPACINGS` ray spacings on the sphere) share one."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
-    idx = np.flatnonzero(open_rays)
+    idx = np.flatnonzero(rays)
+    if not len(idx):
+        return idx, np.zeros(0, dtype=np.int64)
+    pairs = cKDTree(directions[idx]).query_pairs(neighbour_distance(len(directions)),
+                                                 output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
+                       ([], ([], [])), shape=(len(idx), len(idx)))
+    return idx, connected_components(graph, directed=False)[1]
+
+
+def neighbour_distance(n_rays: int) -> float:
+    """Chord length within which two of ``n_rays`` evenly spread directions are neighbours."""
+    return NEIGHBOUR_SPACINGS * float(np.sqrt(4 * np.pi / n_rays))
+
+
+def openings(open_rays: np.ndarray, directions: np.ndarray,
+             min_rays: int = MIN_OPENING_RAYS) -> np.ndarray:
+    """``open_rays`` (bool, n) without the groups (:func:`ray_groups`) of fewer than
+    ``min_rays`` rays."""
+    idx, labels = ray_groups(open_rays, directions)
     out = np.zeros(len(directions), dtype=bool)
     if not len(idx):
         return out
-    spacing = np.sqrt(4 * np.pi / len(directions))
-    pairs = cKDTree(directions[idx]).query_pairs(1.5 * spacing, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
-                       ([], ([], [])), shape=(len(idx), len(idx)))
-    _, labels = connected_components(graph, directed=False)
     sizes = np.bincount(labels)
     out[idx[sizes[labels] >= min_rays]] = True
     return out

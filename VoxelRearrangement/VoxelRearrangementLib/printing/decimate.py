@@ -111,6 +111,16 @@ def decimate_mesh(vertices: np.ndarray, faces: np.ndarray, target_triangles: int
 
 
 @njit(cache=True, inline="always")
+def _collapsed(f, v, t, a, b, px, py, pz):
+    """The corners (9 floats) of face ``t`` once vertices ``a`` and ``b`` have moved to p."""
+    x0, x1, x2 = f[t, 0], f[t, 1], f[t, 2]
+    c0x, c0y, c0z = (px, py, pz) if (x0 == a or x0 == b) else (v[x0, 0], v[x0, 1], v[x0, 2])
+    c1x, c1y, c1z = (px, py, pz) if (x1 == a or x1 == b) else (v[x1, 0], v[x1, 1], v[x1, 2])
+    c2x, c2y, c2z = (px, py, pz) if (x2 == a or x2 == b) else (v[x2, 0], v[x2, 1], v[x2, 2])
+    return c0x, c0y, c0z, c1x, c1y, c1z, c2x, c2y, c2z
+
+
+@njit(cache=True, inline="always")
 def _cross(ax, ay, az, bx, by, bz, cx, cy, cz):
     ux, uy, uz = bx - ax, by - ay, bz - az
     wx, wy, wz = cx - ax, cy - ay, cz - az
@@ -371,24 +381,29 @@ def _try_collapse(a, b, bound, min_cos, v, f, q, alive, head, tail, nxt, pool, g
                 distinct += 1
     if distinct != 2:
         return 0
-    # no face around the edge may turn too far or collapse to nothing
+    # the faces around the edge that the collapse keeps (the two on the edge go)
+    around = np.empty(nu + nv, dtype=np.int64)
+    n_around = 0
     for side in range(2):
         n_side = nu if side == 0 else nv
         for i in range(n_side):
             t = faces_u[i] if side == 0 else faces_v[i]
             x0, x1, x2 = f[t, 0], f[t, 1], f[t, 2]
-            if (x0 == a or x1 == a or x2 == a) and (x0 == b or x1 == b or x2 == b):
-                continue  # removed by the collapse
-            ox, oy, oz = _cross(v[x0, 0], v[x0, 1], v[x0, 2], v[x1, 0], v[x1, 1], v[x1, 2],
-                                v[x2, 0], v[x2, 1], v[x2, 2])
-            c0x, c0y, c0z = (px, py, pz) if (x0 == a or x0 == b) else (v[x0, 0], v[x0, 1], v[x0, 2])
-            c1x, c1y, c1z = (px, py, pz) if (x1 == a or x1 == b) else (v[x1, 0], v[x1, 1], v[x1, 2])
-            c2x, c2y, c2z = (px, py, pz) if (x2 == a or x2 == b) else (v[x2, 0], v[x2, 1], v[x2, 2])
-            nx, ny, nz = _cross(c0x, c0y, c0z, c1x, c1y, c1z, c2x, c2y, c2z)
-            lo = np.sqrt(ox * ox + oy * oy + oz * oz)
-            ln = np.sqrt(nx * nx + ny * ny + nz * nz)
-            if ln <= 1e-12 * (lo + 1e-300) or ox * nx + oy * ny + oz * nz < min_cos * lo * ln:
-                return 0
+            if not ((x0 == a or x1 == a or x2 == a) and (x0 == b or x1 == b or x2 == b)):
+                around[n_around] = t
+                n_around += 1
+    # none of them may turn too far or collapse to nothing
+    for m in range(n_around):
+        t = around[m]
+        x0, x1, x2 = f[t, 0], f[t, 1], f[t, 2]
+        ox, oy, oz = _cross(v[x0, 0], v[x0, 1], v[x0, 2], v[x1, 0], v[x1, 1], v[x1, 2],
+                            v[x2, 0], v[x2, 1], v[x2, 2])
+        c0x, c0y, c0z, c1x, c1y, c1z, c2x, c2y, c2z = _collapsed(f, v, t, a, b, px, py, pz)
+        nx, ny, nz = _cross(c0x, c0y, c0z, c1x, c1y, c1z, c2x, c2y, c2z)
+        lo = np.sqrt(ox * ox + oy * oy + oz * oz)
+        ln = np.sqrt(nx * nx + ny * ny + nz * nz)
+        if ln <= 1e-12 * (lo + 1e-300) or ox * nx + oy * ny + oz * nz < min_cos * lo * ln:
+            return 0
     # the original positions absorbed by both ends must stay near the new faces around p
     cand = np.empty((2 * GHOSTS, 3))
     dist = np.empty(2 * GHOSTS)
@@ -399,20 +414,12 @@ def _try_collapse(a, b, bound, min_cos, v, f, q, alive, head, tail, nxt, pool, g
             n_c += 1
     for g in range(n_c):
         best = np.inf
-        for side in range(2):
-            n_side = nu if side == 0 else nv
-            for i in range(n_side):
-                t = faces_u[i] if side == 0 else faces_v[i]
-                x0, x1, x2 = f[t, 0], f[t, 1], f[t, 2]
-                if (x0 == a or x1 == a or x2 == a) and (x0 == b or x1 == b or x2 == b):
-                    continue
-                c0x, c0y, c0z = (px, py, pz) if (x0 == a or x0 == b) else (v[x0, 0], v[x0, 1], v[x0, 2])
-                c1x, c1y, c1z = (px, py, pz) if (x1 == a or x1 == b) else (v[x1, 0], v[x1, 1], v[x1, 2])
-                c2x, c2y, c2z = (px, py, pz) if (x2 == a or x2 == b) else (v[x2, 0], v[x2, 1], v[x2, 2])
-                d2 = _point_triangle2(cand[g, 0], cand[g, 1], cand[g, 2], c0x, c0y, c0z,
-                                      c1x, c1y, c1z, c2x, c2y, c2z)
-                if d2 < best:
-                    best = d2
+        for m in range(n_around):
+            c0x, c0y, c0z, c1x, c1y, c1z, c2x, c2y, c2z = _collapsed(f, v, around[m], a, b, px, py, pz)
+            d2 = _point_triangle2(cand[g, 0], cand[g, 1], cand[g, 2], c0x, c0y, c0z,
+                                  c1x, c1y, c1z, c2x, c2y, c2z)
+            if d2 < best:
+                best = d2
         if best > bound:
             return 0
         dist[g] = best

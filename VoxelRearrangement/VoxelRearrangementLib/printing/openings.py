@@ -23,7 +23,9 @@ from ..evaluation.closure import (
     N_RAYS,
     REACH_MM,
     STEP_MM,
+    neighbour_distance,
     open_directions,
+    ray_groups,
     ray_hits,
     skull_centre,
     sphere_directions,
@@ -80,26 +82,19 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
 
 def _implants_openings(defect: np.ndarray, covered: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """The open directions of the defect that are the implant's to close, as groups
-    (neighbours within 1.5 ray spacings): the groups that touch a ``covered`` direction (holes
+    (:func:`~..evaluation.closure.ray_groups`): the groups that touch a ``covered`` direction (holes
     in, or gaps at the edge of, the implant) or, where the implant meets no direction of the
     defect at all (the network left the whole defect open), the largest group. Openings of
     the skull the implant comes nowhere near, beside an implant that does cover its defect (a
     natural opening low in a tilted head), are not the implant's to close."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
-    idx = np.flatnonzero(defect & ~covered)
+    idx, labels = ray_groups(defect & ~covered, directions)
     out = np.zeros(len(directions), dtype=bool)
     if not len(idx):
         return out
-    spacing = np.sqrt(4 * np.pi / len(directions))
-    pairs = cKDTree(directions[idx]).query_pairs(1.5 * spacing, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
-                       ([], ([], [])), shape=(len(idx), len(idx)))
-    _, labels = connected_components(graph, directed=False)
     if (defect & covered).any():
         distance, _ = cKDTree(directions[covered]).query(directions[idx])
-        chosen = np.unique(labels[distance <= 1.5 * spacing])
+        chosen = np.unique(labels[distance <= neighbour_distance(len(directions))])
     else:
         chosen = [np.argmax(np.bincount(labels))]
     out[idx[np.isin(labels, chosen)]] = True
