@@ -96,7 +96,8 @@ on SkullFix), and the baselines nearest, trilinear, median and gaussian.<br>
 in one folder, and a summary with a printable yes/no and its reasons; "Export for 3D printing"
 writes them as STL (LPS millimetres) with a printability report.<br>
 <b>Limits</b>: research software, not a medical device; the completion model was trained on
-SkullFix vault defects; check every implant before use.
+SkullFix skulls (one CT source) with synthetic defects of many kinds, and is weakest on defects
+reaching the orbits; check every implant before use.
 See <a href="https://github.com/VoxelRearrangement/VoxelRearrangement">the project page</a>.
 """)
         self.parent.acknowledgementText = _("""
