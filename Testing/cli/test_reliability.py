@@ -77,12 +77,21 @@ def test_1_failed_run_leaves_the_users_folder_alone(files, user_folder):
     assert_untouched(before, user_folder.parent)
 
 
+@pytest.fixture(scope="module")
+def finer_defective(tmp_path_factory):
+    """A defective skull on a 1.25 mm grid (3.3 M voxels): its meshing takes a few seconds, so
+    a signal sent when the meshing starts arrives well before the run ends (on the 5 mm skull
+    the run could finish first)."""
+    skull, implant = skull_like((160, 160, 128), spacing=(1.25, 1.25, 1.25))
+    return write_mask(tmp_path_factory.mktemp("finer") / "defective.nrrd", defective_of(skull, implant))
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_1_interrupted_run_ends_as_cancelled_and_leaves_nothing(files, user_folder, signum):
+def test_1_interrupted_run_ends_as_cancelled_and_leaves_nothing(finer_defective, user_folder, signum):
     pytest.importorskip("torch", reason="run --defective needs the [learn] extra (PyTorch)")
     before = snapshot(user_folder.parent)
     proc = subprocess.Popen([sys.executable, "-m", "VoxelRearrangementLib", "run", "--defective",
-                             str(files["defective"]), "--output-dir", str(user_folder),
+                             str(finer_defective), "--output-dir", str(user_folder),
                              "--method", "trilinear"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:  # wait until the run is writing and meshing
