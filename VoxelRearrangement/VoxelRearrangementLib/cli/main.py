@@ -1,7 +1,9 @@
 """Entry point of the command line: one sub-command per command-group module.
 
 Bad input exits with :attr:`~.protocol.ExitCode.BAD_INPUT` after one ``error:`` line;
-SIGINT (Ctrl+C) and SIGTERM end a run as :attr:`~.protocol.ExitCode.CANCELLED`.
+SIGINT (Ctrl+C) and SIGTERM end a run as :attr:`~.protocol.ExitCode.CANCELLED`. A run started
+in the background by a shell (``cmd &``, nohup) inherits SIGINT ignored and keeps it so, as
+Unix programs do (Python installs no handler then); SIGTERM still cancels it.
 """
 from __future__ import annotations
 
