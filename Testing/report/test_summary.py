@@ -101,3 +101,14 @@ def test_the_summary_says_what_the_safety_net_closed_and_what_it_left(case069):
                for r in summary["reasons"])
     nothing = dict(net, open_rays_after=40, added_ml=0.0)
     assert "could not close them" in "\n".join(summary_lines(summary_of(defective, holed, safety_net=nothing)))
+
+
+def test_a_skull_mesh_left_above_the_size_asked_for_is_said(case069):
+    defective, implant = case069
+    report = {"mode": "refine", "method": "hash", "volumes_ml": {"skull": 600.0},
+              "skull": {"watertight": True, "triangles": 900000,
+                        "decimation": {"target_mb": 30.0, "stl_mb": 45.0, "tolerance_mm": 0.1}}}
+    caveats = run_summary(report, PipelineOptions())["caveats"]
+    assert any("skull.stl is 45.0 MB, above the 30 MB asked for" in c for c in caveats)
+    report["skull"]["decimation"]["stl_mb"] = 30.0
+    assert not any("asked for" in c for c in run_summary(report, PipelineOptions())["caveats"])

@@ -203,6 +203,7 @@ def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: b
     write_mesh(path, mesh)
     report = printability_report(mesh, thickness=thickness)
     if decimation is not None:
+        decimation.update(target_mb=max_mb, stl_mb=round(path.stat().st_size / 1e6, 1))
         report["decimation"] = decimation
     return report
 

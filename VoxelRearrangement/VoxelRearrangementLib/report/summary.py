@@ -72,7 +72,7 @@ def run_summary(report: dict, options) -> dict:
         return {"printable": not reasons, "reasons": reasons,
                 "skull": {"volume_ml": round(report["volumes_ml"]["skull"], 1),
                           "watertight": skull["watertight"], "triangles": skull["triangles"]},
-                "caveats": [LIMITS], "run": ran}
+                "caveats": _mesh_caveats(report) + [LIMITS], "run": ran}
     implant, fit, cover = report["implant"], report["fit"], report["defect_coverage"]
     wall = implant.get("wall_thickness_mm", {})
     net = report.get("safety_net", {})
@@ -97,7 +97,7 @@ def run_summary(report: dict, options) -> dict:
     }
     reasons = _reasons(facts)
     summary = {"printable": not reasons, "reasons": reasons, "implant": facts,
-               "caveats": _caveats(facts), "run": ran}
+               "caveats": _mesh_caveats(report) + _caveats(facts), "run": ran}
     if "ct" in report:
         ct = report["ct"]
         summary["ct"] = {k: ct[k] for k in ("bone_hu", "skull_ml", "dropped_pieces", "dropped_ml",
@@ -136,6 +136,18 @@ def _reasons(facts: dict) -> List[str]:
         reasons.append(f"the gap at the rim is {facts['rim_gap_mm']} mm, less than the "
                        f"{facts['clearance_mm']} mm asked for")
     return reasons
+
+
+def _mesh_caveats(report: dict) -> List[str]:
+    """A caveat for each STL the decimation left above the size asked for."""
+    out = []
+    for name in ("skull", "implant"):
+        d = report.get(name, {}).get("decimation")
+        if d and d.get("stl_mb", 0) > 1.05 * d.get("target_mb", float("inf")):
+            out.append(f"{name}.stl is {d['stl_mb']} MB, above the {d['target_mb']:g} MB asked for: "
+                       f"the decimation stopped where going further would move the surface more "
+                       f"than {d['tolerance_mm']} mm")
+    return out
 
 
 def _caveats(facts: dict) -> List[str]:
