@@ -13,7 +13,7 @@ from .._shared.arrays import fortran_order
 from .._shared.atomic import atomic_output
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import Image
-from .masks import existing, mask_format, read_nifti, read_nrrd, write_nifti
+from .masks import existing, mask_format, read_volume, write_nifti, write_nrrd
 
 PathLike = Union[str, os.PathLike]
 
@@ -23,18 +23,12 @@ def read_image(path: PathLike) -> Image:
     path, fmt = existing(path)
     if fmt == "seg.nrrd":
         raise VoxelRearrangementError(f"{path}: a segmentation, not an image (give the CT volume)")
-    try:
-        data, matrix = read_nifti(path) if fmt == "nifti" else read_nrrd(path, None)
-    except VoxelRearrangementError:
-        raise
-    except Exception as exc:
-        raise VoxelRearrangementError(f"{path}: cannot read it as {fmt} ({exc})") from exc
+    data, matrix = read_volume(path, fmt)
     return Image(np.asarray(data), matrix)
 
 
 def write_image(path: PathLike, image: Image, compress: bool = True) -> Path:
     """Write ``image`` (its own voxel type) to ``path`` atomically, NRRD or NIfTI by name."""
-    import nrrd
     path = Path(path)
     fmt = mask_format(path)
     if fmt == "seg.nrrd":
@@ -46,9 +40,5 @@ def write_image(path: PathLike, image: Image, compress: bool = True) -> Path:
         if fmt == "nifti":
             write_nifti(tmp, array, m)
         else:
-            nrrd.write(tmp, array, {"space": "left-posterior-superior", "kinds": ["domain"] * 3,
-                                    "space directions": m[:3, :3].T.copy(),
-                                    "space origin": m[:3, 3].copy(),
-                                    "encoding": "gzip" if compress else "raw"},
-                       compression_level=1)
+            write_nrrd(tmp, array, m, compress)
     return path

@@ -64,16 +64,19 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
     labelmap must have at most two distinct values (0 and one other), any other is an error.
     """
     path, fmt = existing(path)
+    data, matrix = read_volume(path, fmt, segment)
+    return Mask(np.ascontiguousarray(_binarize(data, path)), matrix)
+
+
+def read_volume(path: Path, fmt: str, segment: Optional[str] = None):
+    """``(data, ijk_to_lps)`` of an existing NRRD / NIfTI / segmentation file of format
+    ``fmt``; a corrupt or unreadable file raises an error naming it and the reason."""
     try:
-        if fmt == "nifti":
-            data, matrix = read_nifti(path)
-        else:
-            data, matrix = read_nrrd(path, segment)
+        return read_nifti(path) if fmt == "nifti" else read_nrrd(path, segment)
     except VoxelRearrangementError:
         raise
-    except Exception as exc:  # corrupt or unreadable files: name the file and the reason
+    except Exception as exc:
         raise VoxelRearrangementError(f"{path}: cannot read it as {fmt} ({exc})") from exc
-    return Mask(np.ascontiguousarray(_binarize(data, path)), matrix)
 
 
 def read_grid(path: PathLike) -> Grid:
@@ -120,7 +123,7 @@ def write_mask(path: PathLike, mask: Mask, segment_name: str = "Segment_1",
         elif fmt == "seg.nrrd":
             write_segment(tmp, array, mask.ijk_to_lps, segment_name, compress=compress)
         else:
-            _write_nrrd(tmp, array, mask.ijk_to_lps, compress)
+            write_nrrd(tmp, array, mask.ijk_to_lps, compress)
     return path
 
 
@@ -167,10 +170,11 @@ def read_nrrd(path: Path, segment: Optional[str]):
     return data, _nrrd_matrix(header, spatial)
 
 
-def _write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, compress: bool) -> None:
+def write_nrrd(path: str, array: np.ndarray, matrix: np.ndarray, compress: bool) -> None:
+    """Write a 3D ``array`` (its own voxel type) with its LPS geometry as NRRD."""
     import nrrd
     header = {
-        "type": "uint8", "dimension": 3, "space": "left-posterior-superior",
+        "dimension": 3, "space": "left-posterior-superior",
         "space directions": matrix[:3, :3].T.copy(), "space origin": matrix[:3, 3].copy(),
         "kinds": ["domain", "domain", "domain"],
         "encoding": "gzip" if compress else "raw",
