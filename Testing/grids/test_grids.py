@@ -13,7 +13,7 @@ from VoxelRearrangementLib.grids.geometry import (
     intermediate_grid,
     upsampled_grid,
 )
-from VoxelRearrangementLib.grids.resample import downsample, resample_mask
+from VoxelRearrangementLib.grids.resample import downsample, resample_mask, spline_coefficients
 
 
 def test_downsample_is_the_challenge_zoom_with_corner_aligned_geometry(sheared_mask):
@@ -39,6 +39,14 @@ def test_downsample_of_a_small_object_in_a_large_volume_equals_zoom():
         expected = ndimage.zoom(array.astype(np.int32), np.array(shape) / array.shape, order=2) > 0.5
         assert np.array_equal(downsample(hr, shape).array, expected)
     assert not downsample(Mask(np.zeros((9, 9, 9), np.uint8), np.eye(4)), (3, 3, 3)).array.any()
+
+
+def test_spline_coefficients_in_slabs_are_scipys_numbers():
+    rng = np.random.default_rng(3)
+    for shape, threads in [((17, 9, 6), 2), ((2, 31, 5), 3), ((40, 1, 7), 2), ((1, 1, 12), 2)]:
+        values = (rng.random(shape) > 0.6).astype(np.uint8)
+        expected = ndimage.spline_filter(values, order=2, output=np.float64, mode="constant")
+        assert np.array_equal(spline_coefficients(values, threads), expected)
 
 
 def test_grids_between_levels_are_axis_aligned_and_not_index_div_4():

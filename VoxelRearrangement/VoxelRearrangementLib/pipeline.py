@@ -187,7 +187,13 @@ def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: b
     """Mesh ``mask`` (decimated to at most ``max_mb`` of STL when that is not 0), write it
     to ``path`` and return its printability report (with the decimation's measured deviation)."""
     from .io.meshes import write_mesh
-    from .printing.decimate import DEFAULT_TOLERANCE_MM, decimated, surface_deviation, triangles_for_megabytes
+    from .printing.decimate import (
+        DEFAULT_TOLERANCE_MM,
+        SurfaceDistance,
+        decimated,
+        surface_deviation,
+        triangles_for_megabytes,
+    )
     from .printing.meshing import mask_to_mesh
     from .printing.printability import printability_report
     mesh = mask_to_mesh(mask, smoothing, progress=stage.sub(0.0, 0.7).report)
@@ -195,10 +201,12 @@ def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: b
     if max_mb > 0 and mesh.triangle_count > triangles_for_megabytes(max_mb):
         stage.report(0.75, f"decimating to {max_mb:g} MB")
         full = mesh
-        mesh = decimated(full, triangles_for_megabytes(max_mb))
+        with ThreadPoolExecutor(max_workers=1) as aside:  # the decimation releases the GIL
+            to_full = aside.submit(SurfaceDistance, full)
+            mesh = decimated(full, triangles_for_megabytes(max_mb))
+            deviation = surface_deviation(full, mesh, to_original=to_full.result())
         decimation = {"triangles_before": full.triangle_count, "triangles_after": mesh.triangle_count,
-                      "tolerance_mm": DEFAULT_TOLERANCE_MM,
-                      "deviation": surface_deviation(full, mesh)}
+                      "tolerance_mm": DEFAULT_TOLERANCE_MM, "deviation": deviation}
         del full
     write_mesh(path, mesh)
     report = printability_report(mesh, thickness=thickness)
@@ -273,34 +281,40 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
     design = design_implant(defective, options, stage)
     result, completed, designed, safety_net, times = (design.completion, design.completed,
                                                       design.implant, design.safety_net, design.times)
-    t = time.perf_counter()
-    implant = fit_implant(designed, defective, options.clearance_mm, options.min_edge_mm,
-                          progress=stage.sub(0.66, 0.7).report)
-    fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
-           "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
-           "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
-    times["implant_s"] += time.perf_counter() - t
-
-    t = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1) as writer:  # files are written beside the meshing
+    # the skull's mesh (the longest step: meshing and decimation, which release the GIL) is
+    # made in its own thread from here on, beside the fit and the implant's mesh; the files
+    # are written in a third
+    with ThreadPoolExecutor(max_workers=1) as writer, ThreadPoolExecutor(max_workers=1) as mesher:
+        skull_job = mesher.submit(_meshed, completed, staging / protocol.SKULL_STL, options.smoothing,
+                                  stage.silent(), max_mb=options.skull_stl_mb)
         compress = options.compress
         done = [writer.submit(write_mask, staging / protocol.COMPLETED, completed, compress=compress),
                 writer.submit(write_mask, staging / protocol.COMPLETED_COARSE, result.mask,
                               compress=compress),
                 writer.submit(write_probability, staging / protocol.PROBABILITY,
-                              result.probability, result.mask.ijk_to_lps, compress),
-                writer.submit(write_mask, staging / protocol.IMPLANT, implant, compress=compress)]
+                              result.probability, result.mask.ijk_to_lps, compress)]
+        t = time.perf_counter()
+        implant = fit_implant(designed, defective, options.clearance_mm, options.min_edge_mm,
+                              progress=stage.sub(0.66, 0.7).report)
+        fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
+               "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
+               "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
+        times["implant_s"] += time.perf_counter() - t
+
+        t = time.perf_counter()
+        stage.report(0.7, "meshing the skull and the implant")
+        done.append(writer.submit(write_mask, staging / protocol.IMPLANT, implant, compress=compress))
         if options.render:
             from .printing.render import render_png
             done.append(writer.submit(render_png, staging / protocol.RENDER, defective, implant,
                                       title="skull (grey) and implant (orange)"))
-        skull_print = _meshed(completed, staging / protocol.SKULL_STL, options.smoothing,
-                              stage.sub(0.7, 0.85), max_mb=options.skull_stl_mb)
         implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
-                                stage.sub(0.85, 0.9), thickness=True, max_mb=options.implant_stl_mb)
-        stage.report(0.92, "checking the defect coverage")
+                                stage.sub(0.7, 0.8), thickness=True, max_mb=options.implant_stl_mb)
+        stage.report(0.8, "checking the defect coverage")
         coverage = defect_coverage(defective, with_gap(implant, designed, defective, options.clearance_mm))
         pictures = _pictures(defective, implant)
+        stage.report(0.85, "meshing the skull")
+        skull_print = skull_job.result()
         stage.report(0.95, "writing the masks")
         for future in done:
             future.result()

@@ -37,6 +37,11 @@ class Stage:
         if self._cancel is not None and self._cancel():
             raise Cancelled("cancelled by the user")
 
+    def silent(self) -> "Stage":
+        """This stage's cancellation without its progress (for work in another thread, whose
+        progress the caller reports)."""
+        return Stage(None, self._cancel, self.start, self.end)
+
     def sub(self, start: float, end: float) -> "Stage":
         """A child stage covering [start, end] (fractions of this stage)."""
         span = self.end - self.start

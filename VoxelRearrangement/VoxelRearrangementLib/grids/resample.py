@@ -62,8 +62,7 @@ def _zoom_values(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Tuple[np.n
     lo = np.maximum(bounds[0] - _SPLINE_MARGIN, 0)
     hi = np.minimum(bounds[1] + _SPLINE_MARGIN, n_in)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-    coefficients = ndimage.spline_filter(mask.array[box], order=2, output=np.float64,
-                                         mode="constant")  # the same as from a float64 copy
+    coefficients = spline_coefficients(mask.array[box])
     out = []
     for s, matrix in zip(shapes, matrices):
         scale = (n_in - 1) / (np.array(s) - 1.0)  # input index per output index (zoom's rule)
@@ -199,3 +198,19 @@ def resample_mask(mask: Mask, target: Grid, order: int = 1) -> Mask:
     else:
         arr = (resample_general(mask.array, mask.grid, target, order=order) > 0.5).astype(np.uint8)
     return Mask(np.ascontiguousarray(arr), target.ijk_to_lps)
+
+
+def spline_coefficients(values: np.ndarray, threads: int = 2) -> np.ndarray:
+    """``ndimage.spline_filter(values, order=2, output=np.float64, mode="constant")``, the
+    same numbers: each axis's filter runs on its lines in ``threads`` slabs at once (the lines
+    are filtered independently, and SciPy releases the GIL while it filters)."""
+    from concurrent.futures import ThreadPoolExecutor
+    out = values.astype(np.float64)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for axis in range(out.ndim):
+            across = 1 if axis == 0 else 0  # slabs along another axis: whole lines in each
+            edges = np.linspace(0, out.shape[across], threads + 1).astype(int)
+            slabs = [(slice(None),) * across + (slice(a, b),) for a, b in zip(edges[:-1], edges[1:])]
+            list(pool.map(lambda s: ndimage.spline_filter1d(out[s], order=2, axis=axis, output=out[s],
+                                                            mode="constant"), slabs))
+    return out
