@@ -3,11 +3,10 @@
 Edge collapse ordered by quadric error (Garland and Heckbert, 1997), in :data:`ROUNDS` rounds
 of rising error bound (numba; each round orders the edges into :data:`ERROR_BUCKETS` buckets of
 error, in mesh order within a bucket, which keeps memory access local, and sweeps them once;
-on a 2.3 M-triangle skull this with 2 rounds took half the time of a full sort in 4 rounds,
-for the same measured deviation): every vertex carries the sum
-of the squared-distance quadrics of the planes of its
-original faces (unit normals, not weighted by area), so ``p' Q p`` is the sum of the squared
-distances of a new position ``p`` to all the original planes merged into it. An edge
+on a 2.3 M-triangle skull this took half the time of a full sort in 4 rounds, for the same
+measured deviation): every vertex carries the sum of the squared-distance quadrics of the
+planes of its original faces (unit normals, not weighted by area), so ``p' Q p`` is the sum
+of the squared distances of a new position ``p`` to all the original planes merged into it. An edge
 collapses to the quadric's minimum (or the better of its ends and its midpoint) only when
 
 * that error is at most ``tolerance_mm`` squared (so ``p`` is within the tolerance of every
