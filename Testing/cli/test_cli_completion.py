@@ -83,6 +83,35 @@ def test_run_writes_every_file_of_the_complete_mode(tmp_path, oracle_completion,
     assert none["defect_rays"] > 0 and none["closed_fraction"] == 0.0
 
 
+def test_the_skull_mesh_shows_what_the_safety_net_added(tmp_path, oracle_completion,
+                                                        tiny_completion_weights, monkeypatch):
+    """The skull is meshed from the moment it is completed; when the safety net patches it
+    afterwards, that mesh is dropped and the patched skull meshed instead."""
+    from VoxelRearrangementLib.printing import openings
+    skull, implant = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
+    oracle_completion["skull"] = skull
+    defective = defective_of(skull, implant)
+    assert not defective.array[:12, :12, :8].any()
+    real = openings.close_openings
+
+    def with_a_patch(d, i, **kw):
+        fixed, report = real(d, i, **kw)
+        array = fixed.array.copy()
+        array[:12, :12, :8] = 1  # a block away from the bone
+        return Mask(array, fixed.ijk_to_lps), {**report, "added_ml": report["added_ml"] + 1.0}
+
+    monkeypatch.setattr(openings, "close_openings", with_a_patch)
+    path = write_mask(tmp_path / "defective.nrrd", defective)
+    out = tmp_path / "out"
+    assert main(["run", "--defective", str(path), "--method", "trilinear", "--output-dir",
+                 str(out), "--weights", str(tiny_completion_weights), "--device", "cpu"]) == 0
+    report = json.loads((out / protocol.REPORT).read_text())
+    completed = read_mask(out / protocol.COMPLETED)
+    assert completed.array[:12, :12, :8].all()
+    block_ml = 12 * 12 * 8 * 3.2 * 3.2 * 4.2 / 1000
+    assert abs(report["skull"]["volume_ml"] - completed.volume_ml) < 0.2 * block_ml
+
+
 def test_run_refines_a_coarse_skull_in_one_process(tmp_path):
     skull, _ = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
     coarse = write_mask(tmp_path / "coarse.nrrd", downsample(skull, (32, 32, 24)))

@@ -1,5 +1,6 @@
 """Grids and resampling: the challenge's coarse format, pyramid levels, trilinear resampling on sheared grids."""
 import numpy as np
+import pytest
 from scipy import ndimage
 
 from helpers import sheared_matrix
@@ -13,7 +14,12 @@ from VoxelRearrangementLib.grids.geometry import (
     intermediate_grid,
     upsampled_grid,
 )
-from VoxelRearrangementLib.grids.resample import downsample, resample_mask, spline_coefficients
+from VoxelRearrangementLib.grids.resample import (
+    downsample,
+    downsample_many,
+    downsample_values,
+    resample_mask,
+)
 
 
 def test_downsample_is_the_challenge_zoom_with_corner_aligned_geometry(sheared_mask):
@@ -41,12 +47,20 @@ def test_downsample_of_a_small_object_in_a_large_volume_equals_zoom():
     assert not downsample(Mask(np.zeros((9, 9, 9), np.uint8), np.eye(4)), (3, 3, 3)).array.any()
 
 
-def test_spline_coefficients_in_slabs_are_scipys_numbers():
-    rng = np.random.default_rng(3)
-    for shape, threads in [((17, 9, 6), 2), ((2, 31, 5), 3), ((40, 1, 7), 2), ((1, 1, 12), 2)]:
-        values = (rng.random(shape) > 0.6).astype(np.uint8)
-        expected = ndimage.spline_filter(values, order=2, output=np.float64, mode="constant")
-        assert np.array_equal(spline_coefficients(values, threads), expected)
+@pytest.mark.parametrize("shape,out", [((17, 9, 6), (5, 3, 2)), ((40, 31, 12), (10, 8, 3)),
+                                       ((33, 20, 64), (9, 5, 16))])
+def test_separable_zoom_values_are_scipys_zoom(shape, out):
+    # the mask touches the volume's faces (mirrored taps) and fills its middle (cropped box)
+    values = (np.random.default_rng(3).random(shape) > 0.6).astype(np.uint8)
+    expected = ndimage.zoom(values.astype(np.float64), np.array(out) / np.array(shape), order=2)
+    got = downsample_values(Mask(values, np.eye(4)), out)
+    assert np.abs(got - expected).max() < 1e-6  # float32 of values equal to ~1e-15
+    small = np.zeros((70, 60, 50), np.uint8)
+    small[30:40, 5:9, 20:45] = values[:10, :4, :25] if shape[2] >= 25 else 1
+    both = downsample_many(Mask(small, np.eye(4)), [out, (35, 30, 25)])
+    for mask, s in zip(both, [out, (35, 30, 25)]):
+        zoomed = ndimage.zoom(small.astype(np.float64), np.array(s) / np.array(small.shape), order=2)
+        assert np.array_equal(mask.array, zoomed > 0.5)
 
 
 def test_grids_between_levels_are_axis_aligned_and_not_index_div_4():

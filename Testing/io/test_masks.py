@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import sheared_matrix
+from VoxelRearrangementLib._shared.arrays import c_order, fortran_order
 from VoxelRearrangementLib._shared.errors import VoxelRearrangementError
 from VoxelRearrangementLib.io.masks import read_grid, read_mask, write_mask
 
@@ -17,6 +18,16 @@ def test_round_trip_keeps_voxels_and_sheared_geometry(tmp_path, sheared_mask, na
     assert np.allclose(back.ijk_to_lps, sheared_mask.ijk_to_lps, atol=1e-5)
     assert read_grid(path).same_as(sheared_mask.grid)
     assert not list(tmp_path.glob(".tmp-*")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("shape", [(37, 18, 21), (5, 40, 3)])
+def test_blocked_copies_between_c_and_fortran_order_keep_every_voxel(shape):
+    array = np.random.default_rng(1).integers(0, 255, shape, dtype=np.uint8)
+    f = fortran_order(array)
+    assert f.flags.f_contiguous and np.array_equal(f, array)
+    c = c_order(np.asfortranarray(array))
+    assert c.flags.c_contiguous and np.array_equal(c, array)
+    assert c_order(array) is array
 
 
 def test_nifti_is_stored_in_ras(tmp_path, sheared_mask):

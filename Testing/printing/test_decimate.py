@@ -11,6 +11,7 @@ from VoxelRearrangementLib.printing.decimate import (
     surface_distances,
     triangles_for_megabytes,
 )
+from VoxelRearrangementLib.printing.meshing import Mesh
 
 
 def assert_closed_and_close(full, fewer, within_mm=0.1):
@@ -55,3 +56,25 @@ def test_surface_distances_are_distances_to_the_surface(sphere):
     points = centre + np.array([[radius + 5.0, 0, 0], [0, 0, 0]])
     d = surface_distances(points, mesh)
     assert d[0] == pytest.approx(5.0, abs=0.5) and d[1] == pytest.approx(radius, abs=0.5)
+
+
+def test_slabs_decimated_apart_still_meet_the_budget_together(monkeypatch):
+    """A box (flat: decimates far) beside a ball (curved: stops early, within 0.1 mm) in two
+    slabs: the box's slab takes over what the ball's cannot remove; seams stay closed."""
+    from VoxelRearrangementLib.printing import decimate
+    array = np.zeros((70, 30, 30), np.uint8)
+    array[4:30, 4:26, 4:26] = 1
+    x, y, z = np.mgrid[:70, :30, :30]
+    array[(x - 50) ** 2 + (y - 15) ** 2 + (z - 15) ** 2 <= 81] = 1
+    full = mask_to_mesh(Mask(array, sheared_matrix()))
+    monkeypatch.setattr(decimate, "MIN_PART_FACES", 100)
+    budget = 2000
+    alone = []
+    for p in decimate._slabs(full.vertices, full.faces, 2)[None, :] == np.arange(2)[:, None]:
+        piece = full.faces[p]
+        alone.append(len(decimate.decimate_mesh(full.vertices, piece, budget // 2, 0.1, parts=1)[1]))
+    assert max(alone) > budget // 2 >= min(alone)  # one slab alone cannot reach its half
+    v, f = decimate.decimate_mesh(full.vertices, full.faces, budget, 0.1, parts=2)
+    fewer = Mesh(v, f)
+    assert fewer.triangle_count <= budget
+    assert_closed_and_close(full, fewer)

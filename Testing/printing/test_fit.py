@@ -13,7 +13,7 @@ from VoxelRearrangementLib import (
     printability_report,
 )
 from VoxelRearrangementLib.printing.decimate import surface_distances
-from VoxelRearrangementLib.printing.fit import fit_implant, rim_gap_mm, with_gap
+from VoxelRearrangementLib.printing.fit import fit_and_seat, fit_implant, rim_gap_mm
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,12 @@ def test_closure_after_the_fit_counts_the_gap_but_not_what_was_trimmed():
     designed[3:37, 5:25, 5:12] = 1
     matrix = np.diag([0.8, 0.8, 0.8, 1.0])
     d, b = Mask(designed, matrix), Mask(bone, matrix)
-    fitted = fit_implant(d, b, clearance_mm=1.0, min_edge_mm=0.0)
-    seated = with_gap(fitted, d, b, 1.0)
+    fitted, seated = fit_and_seat(d, b, clearance_mm=1.0, min_edge_mm=0.0)
+    assert np.array_equal(fitted.array, fit_implant(d, b, clearance_mm=1.0, min_edge_mm=0.0).array)
     assert np.array_equal(seated.array, designed)  # the gap counts as closed
-    fitted.array[15:20] = 0  # a piece the fit would have lost
-    assert not with_gap(fitted, d, b, 1.0).array[15:20, :, 8:].any()
+    finned = designed.copy()
+    finned[18, 5:25, 12:18] = 1  # a fin one voxel (0.8 mm) thin: the edge trim cuts it off
+    fitted, seated = fit_and_seat(Mask(finned, matrix), b, clearance_mm=1.0, min_edge_mm=2.5)
+    assert not fitted.array[18, :, 14:].any() and not seated.array[18, :, 14:].any()
+    assert (seated.array >= fitted.array).all()
+    assert seated.array[:, :, 5:7].sum() > fitted.array[:, :, 5:7].sum() == 0  # the gap, closed

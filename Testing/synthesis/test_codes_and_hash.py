@@ -10,6 +10,7 @@ from VoxelRearrangementLib.grids.pyramid import degrade_template
 from VoxelRearrangementLib.grids.resample import downsample
 from VoxelRearrangementLib.synthesis.codes import FULL, hamming_ball, level_codes
 from VoxelRearrangementLib.synthesis.hashtable import CodeHashTable
+from VoxelRearrangementLib.synthesis.level_step import SourceLevel
 from VoxelRearrangementLib.synthesis.refine import refine
 from VoxelRearrangementLib.synthesis.tables import learn_template
 
@@ -38,6 +39,16 @@ def test_mixed_voxels_and_codes_equal_brute_force():
         code = _code(vol, idx)
         assert mixed[idx] == (code not in (0, FULL))
         assert codes[idx] == (code if mixed[idx] else 0)
+
+
+@pytest.mark.parametrize("workers", [2, 3, 5])
+def test_codes_in_parallel_slabs_equal_one_pass(workers):
+    rng = np.random.default_rng(4)
+    vol = (rng.random((41, 9, 7)) > 0.6).astype(np.uint8)
+    one = SourceLevel.prepare(vol)
+    many = SourceLevel.prepare(vol, workers)
+    assert np.array_equal(one.mixed, many.mixed) and np.array_equal(one.code_volume, many.code_volume)
+    assert one.mixed.any() and one.code_volume.dtype == many.code_volume.dtype
 
 
 def test_hamming_ball_contents():

@@ -26,12 +26,13 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Union
+from typing import Callable, Dict, Iterator, Optional, Union
 
 import numpy as np
 
@@ -104,7 +105,6 @@ def run_pipeline(source: Union[PathLike, Mask], output_dir: PathLike,
 def _import_torch_meanwhile() -> None:
     """Start importing PyTorch (about a second) in a thread, beside the reading and the
     downsampling that come before the network needs it."""
-    import threading
     if importlib.util.find_spec("torch") is not None:
         threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
 
@@ -189,7 +189,6 @@ def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: b
     from .io.meshes import write_mesh
     from .printing.decimate import (
         DEFAULT_TOLERANCE_MM,
-        SurfaceDistance,
         decimated,
         surface_deviation,
         triangles_for_megabytes,
@@ -201,10 +200,8 @@ def _meshed(mask: Mask, path: Path, smoothing: float, stage: Stage, thickness: b
     if max_mb > 0 and mesh.triangle_count > triangles_for_megabytes(max_mb):
         stage.report(0.75, f"decimating to {max_mb:g} MB")
         full = mesh
-        with ThreadPoolExecutor(max_workers=1) as aside:  # the decimation releases the GIL
-            to_full = aside.submit(SurfaceDistance, full)
-            mesh = decimated(full, triangles_for_megabytes(max_mb))
-            deviation = surface_deviation(full, mesh, to_original=to_full.result())
+        mesh = decimated(full, triangles_for_megabytes(max_mb))
+        deviation = surface_deviation(full, mesh)
         decimation = {"triangles_before": full.triangle_count, "triangles_after": mesh.triangle_count,
                       "tolerance_mm": DEFAULT_TOLERANCE_MM, "deviation": deviation}
         del full
@@ -237,9 +234,12 @@ class Design:
     times: Dict[str, float]
 
 
-def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[Stage] = None) -> Design:
+def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[Stage] = None,
+                   on_completed: Optional[Callable[[Mask], None]] = None) -> Design:
     """Completion, refinement to the defective skull's grid, the implant and the safety net
-    (what ``run`` does before the fit; the benchmarks call it as well)."""
+    (what ``run`` does before the fit; the benchmarks call it as well). ``on_completed`` is
+    called with the completed skull as soon as it is refined (e.g. to start meshing it); the
+    safety net may patch it afterwards (then ``Design.completed`` is another mask)."""
     from .learned.completion.inference import complete_skull
     from .printing.implant import extract_implant
     from .printing.openings import close_openings
@@ -255,6 +255,8 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
     completed = Mask((refined.array | defective.array).astype(np.uint8), defective.ijk_to_lps)
     del refined
     times["refinement_s"] = time.perf_counter() - t
+    if on_completed is not None:
+        on_completed(completed)
 
     t = time.perf_counter()
     if (completed.array > defective.array).any():
@@ -276,17 +278,33 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
 def _complete(defective: Mask, source_name: Optional[str], options: PipelineOptions,
               staging: Path, stage: Stage) -> dict:
     from .evaluation.closure import defect_coverage
-    from .printing.fit import fit_implant, rim_gap_mm, with_gap
+    from .printing.fit import fit_and_seat, rim_gap_mm
 
-    design = design_implant(defective, options, stage)
-    result, completed, designed, safety_net, times = (design.completion, design.completed,
-                                                      design.implant, design.safety_net, design.times)
     # the skull's mesh (the longest step: meshing and decimation, which release the GIL) is
-    # made in its own thread from here on, beside the fit and the implant's mesh; the files
-    # are written in a third
+    # made in its own thread from the moment the skull is completed, beside the implant, the
+    # fit and the implant's mesh; the files are written in a third
     with ThreadPoolExecutor(max_workers=1) as writer, ThreadPoolExecutor(max_workers=1) as mesher:
-        skull_job = mesher.submit(_meshed, completed, staging / protocol.SKULL_STL, options.smoothing,
-                                  stage.silent(), max_mb=options.skull_stl_mb)
+        skull = {}
+
+        def mesh_skull(completed: Mask) -> None:
+            stale = threading.Event()  # set: the mesh is no longer wanted
+            skull.update(mask=completed, stale=stale, job=mesher.submit(
+                _meshed, completed, staging / protocol.SKULL_STL, options.smoothing,
+                stage.silent(stale.is_set), max_mb=options.skull_stl_mb))
+
+        try:
+            design = design_implant(defective, options, stage, on_completed=mesh_skull)
+        except BaseException:
+            if skull:
+                skull["stale"].set()
+            raise
+        result, completed, designed, safety_net, times = (design.completion, design.completed,
+                                                          design.implant, design.safety_net,
+                                                          design.times)
+        if completed is not skull["mask"]:  # the safety net patched the skull: mesh that one
+            skull["stale"].set()
+            mesh_skull(completed)
+        skull_job = skull["job"]
         compress = options.compress
         done = [writer.submit(write_mask, staging / protocol.COMPLETED, completed, compress=compress),
                 writer.submit(write_mask, staging / protocol.COMPLETED_COARSE, result.mask,
@@ -294,8 +312,8 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
                 writer.submit(write_probability, staging / protocol.PROBABILITY,
                               result.probability, result.mask.ijk_to_lps, compress)]
         t = time.perf_counter()
-        implant = fit_implant(designed, defective, options.clearance_mm, options.min_edge_mm,
-                              progress=stage.sub(0.66, 0.7).report)
+        implant, seated = fit_and_seat(designed, defective, options.clearance_mm,
+                                       options.min_edge_mm, progress=stage.sub(0.66, 0.7).report)
         fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
                "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
                "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
@@ -311,7 +329,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
                                 stage.sub(0.7, 0.8), thickness=True, max_mb=options.implant_stl_mb)
         stage.report(0.8, "checking the defect coverage")
-        coverage = defect_coverage(defective, with_gap(implant, designed, defective, options.clearance_mm))
+        coverage = defect_coverage(defective, seated)
         pictures = _pictures(defective, implant)
         stage.report(0.85, "meshing the skull")
         skull_print = skull_job.result()

@@ -37,10 +37,14 @@ class Stage:
         if self._cancel is not None and self._cancel():
             raise Cancelled("cancelled by the user")
 
-    def silent(self) -> "Stage":
+    def silent(self, stop: Optional[CancelCallback] = None) -> "Stage":
         """This stage's cancellation without its progress (for work in another thread, whose
-        progress the caller reports)."""
-        return Stage(None, self._cancel, self.start, self.end)
+        progress the caller reports); ``stop()`` returning True also stops it (the caller no
+        longer needs the work)."""
+        if stop is None:
+            return Stage(None, self._cancel, self.start, self.end)
+        user = self._cancel
+        return Stage(None, lambda: bool(stop()) or (user is not None and user()), self.start, self.end)
 
     def sub(self, start: float, end: float) -> "Stage":
         """A child stage covering [start, end] (fractions of this stage)."""

@@ -16,7 +16,7 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from numba import njit
 
-from .._shared.arrays import fortran_order
+from .._shared.arrays import c_order, fortran_order
 from .._shared.atomic import atomic_output, check_writable
 from .._shared.errors import VoxelRearrangementError
 from ..grids.geometry import LPS_TO_RAS, Grid, Mask, binary
@@ -65,7 +65,7 @@ def read_mask(path: PathLike, segment: Optional[str] = None) -> Mask:
     """
     path, fmt = existing(path)
     data, matrix = read_volume(path, fmt, segment)
-    return Mask(np.ascontiguousarray(_binarize(data, path)), matrix)
+    return Mask(c_order(_binarize(data, path)), matrix)
 
 
 def read_volume(path: Path, fmt: str, segment: Optional[str] = None):
@@ -233,8 +233,9 @@ def _binarize(data: np.ndarray, path: Path) -> np.ndarray:
         raise VoxelRearrangementError(f"{path}: voxel type {data.dtype} is not numeric")
     if np.issubdtype(data.dtype, np.integer) and data.size:
         low, high = _min_max(data.reshape(-1, order="A"))
-        if low >= 0 and high <= 1:  # already 0/1 (the usual case): one pass, one copy
-            return data.astype(np.uint8)
+        if low >= 0 and high <= 1:  # already 0/1 (the usual case): one pass, at most one copy
+            owned = data.dtype == np.uint8 and not isinstance(data, np.memmap)
+            return data if owned else data.astype(np.uint8)
     nonzero = data != 0
     values = data[nonzero]
     if values.size:

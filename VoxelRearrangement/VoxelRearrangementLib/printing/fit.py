@@ -17,7 +17,7 @@ defect's rim and thins out there to nothing (a feathered edge). For printing and
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -47,6 +47,19 @@ def fit_implant(implant: Mask, defective: Mask, clearance_mm: float = DEFAULT_CL
     """The implant with a gap of ``clearance_mm`` to ``defective`` and its edge trimmed to
     ``min_edge_mm`` (both in mm; 0 disables either), on the same grid (see the module
     docstring). Pieces are selected as in :func:`~.implant.extract_implant`."""
+    return fit_and_seat(implant, defective, clearance_mm, min_edge_mm, min_component_ml,
+                        progress, cancel)[0]
+
+
+def fit_and_seat(implant: Mask, defective: Mask, clearance_mm: float = DEFAULT_CLEARANCE_MM,
+                 min_edge_mm: float = DEFAULT_MIN_EDGE_MM,
+                 min_component_ml: float = DEFAULT_MIN_COMPONENT_ML,
+                 progress: Optional[ProgressCallback] = None,
+                 cancel: Optional[CancelCallback] = None) -> Tuple[Mask, Mask]:
+    """``(fitted, seated)``: :func:`fit_implant`'s implant, and the same plus the gap at its
+    rim, i.e. the voxels of ``implant`` within ``clearance_mm`` of ``defective``: what closes
+    the defect once the implant is seated, for measuring closure. The gap is meant to be
+    open; pieces and thin parts the fit trimmed away are not, and stay open in ``seated``."""
     clearance_mm = check("clearance_mm", clearance_mm)
     min_edge_mm = check("min_edge_mm", min_edge_mm)
     min_component_ml = check("min_component_ml", min_component_ml)
@@ -54,14 +67,15 @@ def fit_implant(implant: Mask, defective: Mask, clearance_mm: float = DEFAULT_CL
     defective = binary(defective, "the defective skull")
     require_same_grid(implant.grid, defective.grid, "the implant", "the defective skull")
     if clearance_mm == 0 and min_edge_mm == 0:
-        return implant
+        return implant, implant
     stage = Stage(progress, cancel)
     stage.report(0.0, f"fitting the implant: {clearance_mm:g} mm gap, edge of at least {min_edge_mm:g} mm")
     box, grid = _box(implant, clearance_mm)
     part = np.ascontiguousarray(implant.array[box] != 0)
     wall = np.ascontiguousarray(defective.array[box] != 0)
     designed = part.copy()
-    part[tuple(_gap_voxels(part, wall, grid, clearance_mm).T)] = False
+    gap = tuple(_gap_voxels(part, wall, grid, clearance_mm).T)
+    part[gap] = False
     stage.check_cancel()
     ball = ball_structure(grid, min_edge_mm / 2.0)
     sparse = Sparse(part.shape, np.array(ball.shape) // 2 + 1)
@@ -81,23 +95,10 @@ def fit_implant(implant: Mask, defective: Mask, clearance_mm: float = DEFAULT_CL
     fitted = np.zeros(part.shape, dtype=np.uint8)
     fitted[tuple(sparse.coords(flat).T)] = 1
     out[box] = fitted & ~wall
+    seated = out.copy()
+    seated[box][gap] = 1
     stage.report(1.0, "implant fitted")
-    return Mask(out, implant.ijk_to_lps)
-
-
-def with_gap(fitted: Mask, designed: Mask, defective: Mask, clearance_mm: float) -> Mask:
-    """``fitted`` (from ``designed`` by :func:`fit_implant`) plus the gap at its rim, i.e. the
-    voxels of ``designed`` within ``clearance_mm`` (mm) of ``defective``: what closes the defect
-    once the implant is seated, for measuring closure. The gap is meant to be open; pieces and
-    thin parts the fit trimmed away are not, and stay open here."""
-    if clearance_mm == 0 or not designed.array.any():
-        return fitted
-    box, grid = _box(designed, clearance_mm)
-    part = np.ascontiguousarray(designed.array[box] != 0)
-    wall = np.ascontiguousarray(defective.array[box] != 0)
-    out = fitted.array.copy()
-    out[box][tuple(_gap_voxels(part, wall, grid, clearance_mm).T)] = 1
-    return Mask(out, fitted.ijk_to_lps)
+    return Mask(out, implant.ijk_to_lps), Mask(seated, implant.ijk_to_lps)
 
 
 def _gap_voxels(part: np.ndarray, wall: np.ndarray, grid: Grid, clearance_mm: float) -> np.ndarray:
@@ -118,8 +119,17 @@ def rim_gap_mm(implant: Mask, defective: Mask, reach_mm: float = 5.0) -> float:
     part = np.ascontiguousarray(implant.array[box] != 0)
     wall = np.ascontiguousarray(defective.array[box] != 0)
     spacing = float(grid.spacing.max())
-    distance = wall_distances(part, wall, grid, reach_mm + spacing)
-    return float(min(max(distance.min() - spacing, 0.0), reach_mm)) if distance.size else reach_mm
+    if not part.any():
+        return reach_mm
+    # the nearest pair is searched within a growing distance (short searches are fast): the
+    # first distance within which any pair lies holds the nearest one
+    limit = reach_mm + spacing
+    bound = min(4 * spacing, limit)
+    nearest = wall_distances(part, wall, grid, bound).min()
+    while not np.isfinite(nearest) and bound < limit:
+        bound = min(2 * bound, limit)
+        nearest = wall_distances(part, wall, grid, bound).min()
+    return float(min(max(nearest - spacing, 0.0), reach_mm))
 
 
 def wall_distances(part: np.ndarray, wall: np.ndarray, grid: Grid, reach_mm: float) -> np.ndarray:
@@ -128,13 +138,17 @@ def wall_distances(part: np.ndarray, wall: np.ndarray, grid: Grid, reach_mm: flo
     from scipy.spatial import cKDTree
     lin, origin = grid.ijk_to_lps[:3, :3], grid.ijk_to_lps[:3, 3]
     voxels = np.argwhere(part)
-    # only the wall voxels within reach of the part can be nearest: a box around each voxel
-    band = np.ceil(reach_mm * np.linalg.norm(np.linalg.inv(lin), axis=1)).astype(int) + 1
-    near = ndimage.maximum_filter(part, size=tuple(2 * band + 1)) & wall
-    if not near.any():
-        return np.full(len(voxels), np.inf)
-    tree = cKDTree(np.argwhere(near) @ lin.T + origin)
-    distance, _ = tree.query(voxels @ lin.T + origin, distance_upper_bound=reach_mm)
+    distance = np.full(len(voxels), np.inf)
+    # a wall voxel within reach of a part voxel lies in the box of ``band`` voxels around it
+    # (and the other way round): only such pairs are measured
+    band = tuple(2 * (np.ceil(reach_mm * np.linalg.norm(np.linalg.inv(lin), axis=1)).astype(int) + 1) + 1)
+    near_wall = ndimage.maximum_filter(part, size=band) & wall
+    if not near_wall.any():
+        return distance
+    near_part = ndimage.maximum_filter(wall, size=band)[part]
+    tree = cKDTree(np.argwhere(near_wall) @ lin.T + origin)
+    distance[near_part] = tree.query(voxels[near_part] @ lin.T + origin,
+                                     distance_upper_bound=reach_mm)[0]
     return distance
 
 

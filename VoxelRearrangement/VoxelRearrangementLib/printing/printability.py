@@ -4,7 +4,7 @@ Topology is read from the faces alone: an edge (pair of vertex indices) used by 
 faces, once in each direction, is manifold and consistently oriented; used once it is a hole
 border; used three or more times it is non-manifold. A mesh is *watertight* when every edge
 is used by exactly two faces. Wall thickness is measured by ray casting: from the centre of
-sampled faces along the inward normal to the first face hit (VTK static cell locator), the local
+sampled faces along the inward normal to the first face hit (:mod:`.surface_grid`), the local
 thickness a printer sees across the wall.
 """
 from __future__ import annotations
@@ -120,10 +120,7 @@ def wall_thickness(mesh: Mesh, max_rays: int = 20000, seed: int = 0) -> Dict[str
     watertight mesh with outward normals is expected; rays that leave it hit nothing and are
     not counted.
     """
-    from vtkmodules.vtkCommonCore import reference
-    from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
-
-    from .meshing import mesh_to_polydata
+    from .surface_grid import SurfaceGrid
     areas = mesh.face_areas()
     ok = np.flatnonzero(areas > DEGENERATE_AREA_MM2)
     if len(ok) > max_rays:
@@ -134,17 +131,14 @@ def wall_thickness(mesh: Mesh, max_rays: int = 20000, seed: int = 0) -> Dict[str
     normal = mesh.face_normals()[ok]
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     length = float(np.linalg.norm(np.ptp(mesh.vertices, axis=0))) + 1.0 if len(ok) else 0.0
-    locator = vtkStaticCellLocator()
-    locator.SetDataSet(mesh_to_polydata(mesh))
-    locator.BuildLocator()
-    starts = (centre - 1e-4 * normal).tolist()  # just inside: the ray cannot hit its own face
-    ends = (centre - length * normal).tolist()
-    t, sub, cell = reference(0.0), reference(0), reference(0)
-    x, pcoords = [0.0] * 3, [0.0] * 3
+    starts = centre - 1e-4 * normal  # just inside: the ray cannot hit its own face
+    ends = centre - length * normal
     out = np.full(len(ok), np.nan)
-    for r in range(len(ok)):
-        if locator.IntersectWithLine(starts[r], ends[r], 1e-9, t, x, pcoords, sub, cell):
-            out[r] = float(np.linalg.norm(np.asarray(x) - centre[r]))
+    if len(ok):
+        along = SurfaceGrid(mesh.vertices, mesh.faces).first_hits(starts, ends)
+        hit = np.isfinite(along)
+        out[hit] = np.linalg.norm(starts[hit] + along[hit, None] * (ends[hit] - starts[hit])
+                                  - centre[hit], axis=1)
     hit = np.isfinite(out)
     if not hit.any():
         return {"min": float("nan"), "p1": float("nan"), "p5": float("nan"),

@@ -18,7 +18,6 @@ _BONE, _IMPLANT, _BACKGROUND = (0.85, 0.82, 0.75), (0.95, 0.45, 0.10), (0.08, 0.
 def defect_view(defective: Mask, implant: Mask) -> Panel:
     """The skull (grey) and the implant (orange) seen from outside, looking at the defect:
     along the index axis closest to the line from the skull's centre to the implant's."""
-    label = np.where(implant.array > 0, np.uint8(2), (defective.array > 0).astype(np.uint8))
     centre, defect = _centroid(defective), _centroid(implant)
     look = centre - defect
     look = look / max(np.linalg.norm(look), 1e-9)
@@ -26,7 +25,8 @@ def defect_view(defective: Mask, implant: Mask) -> Panel:
     up = superior - (superior @ look) * look
     if np.linalg.norm(up) < 1e-3:  # looking straight down or up: anterior at the top
         up = np.array([0.0, -1.0, 0.0])
-    rgb, aspect = view_image(label, defective.ijk_to_lps, look, up / np.linalg.norm(up))
+    rgb, aspect = view_image(defective.array, implant.array, defective.ijk_to_lps, look,
+                             up / np.linalg.norm(up))
     return rgb, aspect, "from the defect's side"
 
 

@@ -7,6 +7,7 @@ then 2, ... up to ``hamming_radius``; a tie or no vote at all keeps the trilinea
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Tuple
 
 import numpy as np
@@ -15,10 +16,13 @@ from . import kernels
 from .codes import hamming_ball
 from .votes import CodeVotes
 
+#: Fewer query codes than this are decided in one thread.
+_MIN_CODES_PER_THREAD = 256
+
 
 class HashPredictor:
     """Looks up a query level's parent codes in a :class:`CodeVotes` table (O(1) hashing);
-    the Hamming search runs in ``workers`` threads (compiled, GIL released)."""
+    the codes are decided in ``workers`` threads (compiled, GIL released)."""
 
     def __init__(self, votes: CodeVotes, hamming_radius: int = 2,
                  hamming_margin: float = 0.0, workers: int = 1) -> None:
@@ -27,41 +31,36 @@ class HashPredictor:
         self.hamming_radius = int(hamming_radius)
         self.hamming_margin = float(hamming_margin)
         self.workers = max(1, int(workers))
+        ball = hamming_ball(self.hamming_radius)
+        self._masks = np.concatenate([np.zeros(0, dtype=np.int64)] + ball)
+        self._mask_ptr = np.cumsum([0] + [m.size for m in ball]).astype(np.int64)
 
     def decisions(self, query_codes: np.ndarray, used: np.ndarray) -> Tuple[np.ndarray, dict]:
         """Decision (1, 0 or KEEP_TRILINEAR) per unique query code and offset class, shape
         (codes, classes) int8, and counts of how codes were resolved. ``used`` (same shape,
         bool) marks the entries some band voxel needs: only those go to the Hamming search."""
-        rows = self.table.lookup(query_codes)
-        ones, total = self.votes.votes_of_rows(rows)
-        stats = {"codes": int(query_codes.size), "exact": int(np.count_nonzero(rows >= 0))}
-        need = (total == 0) & used
-        from_hamming = np.zeros(ones.shape, dtype=bool)
-        for distance, masks in enumerate(hamming_ball(self.hamming_radius), start=1):
-            todo = np.flatnonzero(need.any(axis=1))
-            if not todo.size:
+        codes = np.ascontiguousarray(query_codes, dtype=np.int64)
+        used = np.ascontiguousarray(used, dtype=bool)
+        n_parts = min(self.workers, max(1, codes.size // _MIN_CODES_PER_THREAD))
+        edges = np.linspace(0, codes.size, n_parts + 1).round().astype(int)
+        parts = list(zip(edges[:-1], edges[1:]))
+        if n_parts == 1:
+            results = [self._decide(codes, used)]
+        else:
+            with ThreadPoolExecutor(max_workers=n_parts) as pool:
+                results = list(pool.map(lambda ab: self._decide(codes[ab[0]:ab[1]],
+                                                                used[ab[0]:ab[1]]), parts))
+        stats = {"codes": int(codes.size), "exact": int(sum(r[1] for r in results))}
+        filled = np.sum([r[2] for r in results], axis=0)
+        reached = np.any([r[3] for r in results], axis=0)
+        for distance in range(1, self.hamming_radius + 1):
+            if not reached[distance - 1]:
                 break
-            o, t = self._pooled_votes(query_codes[todo], masks)
-            stats[f"hamming{distance}"] = int(kernels.hamming_fill(todo, o, t, need, ones, total,
-                                                                   from_hamming))
-        return kernels.decide(ones, total, from_hamming, self.hamming_margin), stats
+            stats[f"hamming{distance}"] = int(filled[distance - 1])
+        return np.concatenate([r[0] for r in results]), stats
 
-    def _pooled_votes(self, codes: np.ndarray, masks: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Votes pooled over the table codes ``code ^ mask`` for every mask, per code (the
-        codes split among the worker threads)."""
+    def _decide(self, codes: np.ndarray, used: np.ndarray):
         v, table = self.votes, self.table
-        codes = np.ascontiguousarray(codes, dtype=np.int64)
-
-        def part(chunk: np.ndarray):
-            return kernels.pooled_votes(chunk, masks, v.n_offset_classes, table.slot_keys,
-                                        table.slot_rows, table.bits, v.indptr, v.classes,
-                                        v.ones, v.total)
-
-        chunks = np.array_split(codes, self.workers) if self.workers > 1 and codes.size > 256 \
-            else [codes]
-        if len(chunks) == 1:
-            return part(codes)
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            parts = list(pool.map(part, chunks))
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return kernels.hash_decisions(codes, used, self._masks, self._mask_ptr,
+                                      self.hamming_margin, table.slot_keys, table.slot_rows,
+                                      table.bits, v.indptr, v.classes, v.ones, v.total)

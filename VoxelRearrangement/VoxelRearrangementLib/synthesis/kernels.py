@@ -127,42 +127,6 @@ def lookup(slot_keys, slot_rows, bits, queries):
     return out
 
 
-# --- votes ----------------------------------------------------------------------------------
-
-@njit(cache=True, nogil=True)
-def _add_row(row, target, ones_out, total_out, indptr, classes, ones, total):
-    for e in range(indptr[row], indptr[row + 1]):
-        c = classes[e]
-        ones_out[target, c] += ones[e]
-        total_out[target, c] += total[e]
-
-
-@njit(cache=True, nogil=True)
-def votes_of_rows(rows, n_classes, indptr, classes, ones, total):
-    """(len(rows), classes) float64 ones and totals of the code rows ``rows`` (-1: none)."""
-    ones_out = np.zeros((rows.size, n_classes))
-    total_out = np.zeros((rows.size, n_classes))
-    for n in range(rows.size):
-        if rows[n] >= 0:
-            _add_row(rows[n], n, ones_out, total_out, indptr, classes, ones, total)
-    return ones_out, total_out
-
-
-@njit(cache=True, nogil=True)
-def pooled_votes(codes, masks, n_classes, slot_keys, slot_rows, bits, indptr, classes, ones,
-                 total):
-    """(len(codes), classes) float64 ones and totals pooled over the table codes
-    ``code ^ mask`` of every mask, per code."""
-    ones_out = np.zeros((codes.size, n_classes))
-    total_out = np.zeros((codes.size, n_classes))
-    for n in range(codes.size):
-        for m in range(masks.size):
-            row = _find(slot_keys, slot_rows, bits, codes[n] ^ masks[m])
-            if row >= 0:
-                _add_row(row, n, ones_out, total_out, indptr, classes, ones, total)
-    return ones_out, total_out
-
-
 # --- one pyramid step on a section of the target ------------------------------------------
 
 @njit(cache=True, nogil=True)
@@ -221,40 +185,80 @@ def fill_section(out, start, source, mixed, code_row, decision, nearest, bins, l
 # --- the hash method's decisions ------------------------------------------------------------
 
 @njit(cache=True, nogil=True)
-def hamming_fill(todo, pooled_ones, pooled_total, need, ones, total, from_hamming):
-    """Entries of rows ``todo`` still needed and with pooled votes take them (and are marked
-    ``from_hamming``, no longer needed). Returns how many rows got any."""
-    filled = 0
-    for n in range(todo.size):
-        r = todo[n]
-        got = False
-        for c in range(need.shape[1]):
-            if need[r, c] and pooled_total[n, c] > 0:
-                ones[r, c] = pooled_ones[n, c]
-                total[r, c] = pooled_total[n, c]
-                from_hamming[r, c] = True
-                need[r, c] = False
-                got = True
-        if got:
-            filled += 1
-    return filled
+def _pool_row(row, o, t, indptr, classes, ones, total):
+    """Add the votes of code row ``row`` to ``o`` (ones) and ``t`` (totals) per class."""
+    for e in range(indptr[row], indptr[row + 1]):
+        c = classes[e]
+        o[c] += ones[e]
+        t[c] += total[e]
 
 
 @njit(cache=True, nogil=True)
-def decide(ones, total, from_hamming, margin_share):
-    """int8 decisions: 1 (0) where the ones (zeros) beat half the votes by more than the
-    margin (``margin_share`` of the total for votes pooled from Hamming neighbours, none for
-    exact ones), -1 (keep trilinear) otherwise."""
-    out = np.full(ones.shape, -1, dtype=np.int8)
-    for r in range(ones.shape[0]):
-        for c in range(ones.shape[1]):
-            margin = (margin_share if from_hamming[r, c] else 0.0) * total[r, c]
-            half = 0.5 * total[r, c]
-            if ones[r, c] - half > margin:
-                out[r, c] = 1
-            if half - ones[r, c] > margin:
-                out[r, c] = 0
-    return out
+def hash_decisions(codes, used, masks, mask_ptr, margin_share, slot_keys, slot_rows, bits,
+                   indptr, classes, ones, total):
+    """Decision per query code (int64) and offset class, shape (codes, classes) int8: 1 (0)
+    where the ones (zeros) beat half the votes by more than the margin, -1 (keep trilinear)
+    otherwise. A class that some band voxel needs (``used``, bool, same shape) and the code's
+    own row has no vote for takes the votes pooled over the table codes ``code ^ mask`` for
+    the masks at Hamming distance 1 (``masks[mask_ptr[0]:mask_ptr[1]]``), then 2, ...; those
+    must beat half by ``margin_share`` of their total (exact votes by nothing). Codes are
+    independent: any split of ``codes`` gives the same rows. Also returns the number of codes
+    found in the table, and per distance how many codes got pooled votes there and whether
+    any code still needed them."""
+    n_cls = used.shape[1]
+    n_dist = mask_ptr.size - 1
+    out = np.full((codes.size, n_cls), -1, dtype=np.int8)
+    filled = np.zeros(n_dist, dtype=np.int64)
+    reached = np.zeros(n_dist, dtype=np.bool_)
+    o = np.zeros(n_cls)
+    t = np.zeros(n_cls)
+    po = np.zeros(n_cls)
+    pt = np.zeros(n_cls)
+    need = np.zeros(n_cls, dtype=np.bool_)
+    pooled = np.zeros(n_cls, dtype=np.bool_)
+    exact = 0
+    for n in range(codes.size):
+        o[:] = 0.0
+        t[:] = 0.0
+        pooled[:] = False
+        row = _find(slot_keys, slot_rows, bits, codes[n])
+        if row >= 0:
+            exact += 1
+            _pool_row(row, o, t, indptr, classes, ones, total)
+        any_need = False
+        for c in range(n_cls):
+            need[c] = used[n, c] and t[c] == 0
+            any_need = any_need or need[c]
+        for d in range(n_dist):
+            if not any_need:
+                break
+            reached[d] = True
+            po[:] = 0.0
+            pt[:] = 0.0
+            for m in range(mask_ptr[d], mask_ptr[d + 1]):
+                r = _find(slot_keys, slot_rows, bits, codes[n] ^ masks[m])
+                if r >= 0:
+                    _pool_row(r, po, pt, indptr, classes, ones, total)
+            got = False
+            any_need = False
+            for c in range(n_cls):
+                if need[c] and pt[c] > 0:
+                    o[c] = po[c]
+                    t[c] = pt[c]
+                    pooled[c] = True
+                    need[c] = False
+                    got = True
+                any_need = any_need or need[c]
+            if got:
+                filled[d] += 1
+        for c in range(n_cls):
+            margin = (margin_share if pooled[c] else 0.0) * t[c]
+            half = 0.5 * t[c]
+            if o[c] - half > margin:
+                out[n, c] = 1
+            if half - o[c] > margin:
+                out[n, c] = 0
+    return out, exact, filled, reached
 
 
 @njit(cache=True, nogil=True)

@@ -9,6 +9,7 @@ keeps the value of its parent (which is also what trilinear upsampling gives the
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Sequence, Tuple
 
@@ -138,7 +139,24 @@ class SourceLevel:
     code_volume: np.ndarray  # int32; the 27-bit code at mixed voxels, 0 elsewhere
 
     @classmethod
-    def prepare(cls, binary: np.ndarray) -> "SourceLevel":
+    def prepare(cls, binary: np.ndarray, workers: int = 1) -> "SourceLevel":
+        """Mixed voxels and codes of ``binary``, in ``workers`` slabs along axis 0 at once
+        (each computed with a one-voxel halo, so the result does not depend on ``workers``)."""
         binary = np.ascontiguousarray(binary, dtype=np.uint8)
-        mixed, codes = level_codes(binary)
+        slabs = list(sections(binary.shape[0], workers if binary.shape[0] >= 8 * workers else 1))
+        if len(slabs) == 1:
+            mixed, codes = level_codes(binary)
+            return cls(binary, mixed, codes)
+        mixed = np.empty(binary.shape, dtype=bool)
+        codes = np.empty(binary.shape, dtype=np.int32)
+
+        def one(slab: Section) -> None:
+            lo, hi = max(slab.start - 1, 0), min(slab.stop + 1, binary.shape[0])
+            m, c = level_codes(binary[lo:hi])
+            inner = slice(slab.start - lo, slab.stop - lo)
+            mixed[slab.start:slab.stop] = m[inner]
+            codes[slab.start:slab.stop] = c[inner]
+
+        with ThreadPoolExecutor(max_workers=len(slabs)) as pool:
+            list(pool.map(one, slabs))
         return cls(binary, mixed, codes)

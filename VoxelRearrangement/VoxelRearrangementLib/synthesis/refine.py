@@ -178,7 +178,7 @@ def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
             predictor = HashPredictor(tables.steps[s], hamming_radius, hamming_margin, workers)
         else:
             predictor = KDTreePredictor(tables.steps[s], step.ratio, workers=workers)
-        source = SourceLevel.prepare(current)
+        source = SourceLevel.prepare(current, workers)
         section_list = list(sections(step.target.shape[0], workers * 4))
         current, stats = _refine_step(predictor, source, step, section_list, run)
         stats["seconds"] = round(time.perf_counter() - t, 3)

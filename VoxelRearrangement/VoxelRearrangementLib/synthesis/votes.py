@@ -10,12 +10,11 @@ being predicted, so an exact match carries information the input did not have.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, List, Optional
 
 import numpy as np
 
 from .._shared.errors import VoxelRearrangementError
-from . import kernels
 from .hashtable import CodeHashTable
 from .level_step import LevelStep, SourceLevel, sections
 
@@ -101,9 +100,3 @@ class CodeVotes:
             raise VoxelRearrangementError("cannot merge vote tables with different offset bins")
         return cls._pooled([t.keys for t in tables], [t.ones.astype(np.float64) for t in tables],
                            [t.total.astype(np.float64) for t in tables], bins.pop())
-
-    def votes_of_rows(self, rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """(len(rows), classes) float64 ones and totals of the code rows ``rows`` (-1: none)."""
-        return kernels.votes_of_rows(np.ascontiguousarray(rows, dtype=np.int64),
-                                     self.n_offset_classes, self.indptr, self.classes,
-                                     self.ones, self.total)
