@@ -34,8 +34,8 @@ def downsample(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> Mas
 
 
 def downsample_many(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Mask]:
-    """``downsample`` to several shapes at once, sharing the spline prefilter, which runs only
-    on the bounding box of the mask (plus a margin): the same voxels as ``zoom``, faster."""
+    """``downsample`` to several shapes; the spline prefilter runs only on the bounding box
+    of the mask (plus a margin): the same voxels as ``zoom``, faster."""
     mask = binary(mask)
     return [Mask((values > 0.5).astype(np.uint8), matrix)
             for values, matrix in _zoom_values(mask, shapes)]
@@ -67,48 +67,42 @@ def _zoom_values(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Tuple[np.n
     lo = np.maximum(bounds[0] - _SPLINE_MARGIN, 0)
     hi = np.minimum(bounds[1] + _SPLINE_MARGIN, n_in)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-    # per shape, the output voxels whose positions fall in the box, and those positions
-    windows, positions = [], []
-    for s in shapes:
+    out = []
+    for s, matrix in zip(shapes, matrices):
+        # the output voxels whose positions fall in the box, and those positions
         scale = (n_in - 1) / (np.array(s) - 1.0)  # input index per output index (zoom's rule)
         o_lo = np.ceil(lo / scale - 1e-9).astype(int)
         o_hi = np.minimum(np.floor((hi - 1) / scale + 1e-9).astype(int) + 1, s)
-        windows.append(tuple(slice(a, b) for a, b in zip(o_lo, o_hi)))
-        positions.append([np.arange(a, b) * scale[d] - lo[d] for d, (a, b) in enumerate(zip(o_lo, o_hi))])
-    reduced = _filter_and_sample_last_axis(mask.array[box], [p[2] for p in positions])
-    out = []
-    for s, matrix, window, pos, values in zip(shapes, matrices, windows, positions, reduced):
         full = np.zeros(s)
-        if values.size and all(len(p) for p in pos):
-            for axis in (1, 0):
-                values = ndimage.spline_filter1d(values, order=2, axis=axis, mode="constant",
-                                                 output=np.float64)
+        if np.all(o_hi > o_lo):
+            pos = [np.arange(a, b) * scale[d] - lo[d] for d, (a, b) in enumerate(zip(o_lo, o_hi))]
+            values = _filter_and_sample_last_axis(mask.array[box], pos[2])
+            for axis in (1, 0):  # in place: the filter works on copies of each line
+                ndimage.spline_filter1d(values, order=2, axis=axis, mode="constant", output=values)
                 values = _spline_sample(values, pos[axis], axis)
-            full[window] = values
+            full[tuple(slice(a, b) for a, b in zip(o_lo, o_hi))] = values
         out.append((full, matrix))
     return out
 
 
-def _filter_and_sample_last_axis(data: np.ndarray, positions: Sequence[np.ndarray],
-                                 threads: int = 2, slabs: int = 8) -> List[np.ndarray]:
+def _filter_and_sample_last_axis(data: np.ndarray, positions: np.ndarray, threads: int = 2,
+                                 slabs: int = 8) -> np.ndarray:
     """Prefilter ``data`` (3D) along axis 2 (order-2 spline, SciPy's ``mode="constant"``) and
-    sample it there at each of ``positions`` (float64 arrays of axis-2 indices): one float64
-    array per positions array. Done in ``slabs`` slabs along axis 0 (bounded memory), in
-    ``threads`` threads (SciPy releases the GIL while it filters)."""
+    sample it there at ``positions`` (float64 axis-2 indices), float64. Done in ``slabs``
+    slabs along axis 0 (bounded memory), in ``threads`` threads (SciPy releases the GIL while
+    it filters)."""
     from concurrent.futures import ThreadPoolExecutor
     edges = np.linspace(0, data.shape[0], min(slabs, data.shape[0]) + 1).astype(int)
-    outs = [np.empty(data.shape[:2] + (len(p),)) for p in positions]
+    out = np.empty(data.shape[:2] + (len(positions),))
 
     def one(a: int, b: int) -> None:
         coefficients = ndimage.spline_filter1d(data[a:b], order=2, axis=2, mode="constant",
                                                output=np.float64)
-        for out, p in zip(outs, positions):
-            if len(p):
-                out[a:b] = _spline_sample(coefficients, p, 2)
+        out[a:b] = _spline_sample(coefficients, positions, 2)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(lambda ab: one(*ab), zip(edges[:-1], edges[1:])))
-    return outs
+    return out
 
 
 def _spline_sample(coefficients: np.ndarray, positions: np.ndarray, axis: int) -> np.ndarray:
@@ -124,8 +118,12 @@ def _spline_sample(coefficients: np.ndarray, positions: np.ndarray, axis: int) -
     for tap, weight in ((-1, 0.5 * (0.5 - t) ** 2), (0, 0.75 - t * t), (1, 0.5 * (0.5 + t) ** 2)):
         index = np.abs(centre + tap)
         index = np.where(index > n - 1, 2 * (n - 1) - index, index)
-        term = np.take(coefficients, index, axis=axis) * weight.reshape(shape)
-        out = term if out is None else out + term
+        term = np.take(coefficients, index, axis=axis)
+        term *= weight.reshape(shape)
+        if out is None:
+            out = term
+        else:
+            out += term
     return out
 
 

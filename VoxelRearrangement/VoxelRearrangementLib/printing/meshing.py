@@ -15,6 +15,7 @@ decimation (:mod:`.decimate`) keeps the mesh watertight and within 0.1 mm of the
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -138,6 +139,20 @@ def mask_to_mesh(mask: Mask, smoothing: float = DEFAULT_SMOOTHING, decimate: flo
     return mesh
 
 
+@functools.lru_cache(maxsize=None)
+def use_vtk_threads() -> None:
+    """Let VTK's filters (flying edges, windowed sinc) run on every core. VTK's Python wheels
+    start with the sequential backend of ``vtkSMPTools``; its STDThread backend gives the same
+    meshes (identical points and faces, measured on the sample) about twice as fast on 2
+    cores. A backend chosen by the host (3D Slicer sets its own) or by the
+    ``VTK_SMP_BACKEND_IN_USE`` environment variable is left as it is (checked once)."""
+    import os
+
+    from vtkmodules.vtkCommonCore import vtkSMPTools
+    if "VTK_SMP_BACKEND_IN_USE" not in os.environ and vtkSMPTools.GetBackend() == "Sequential":
+        vtkSMPTools.SetBackend("STDThread")
+
+
 def iso_surface(mask: Mask):
     """vtkPolyData of the 0.5 iso-surface of ``mask`` with world (LPS mm) points: the raw
     surface that is printed (and that the metrics score)."""
@@ -146,6 +161,7 @@ def iso_surface(mask: Mask):
     from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData
     from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
 
+    use_vtk_threads()
     arr = mask.array
     bounds = foreground_bounds(arr)
     if bounds is None:
@@ -187,6 +203,7 @@ def windowed_sinc(poly, iterations: int, pass_band: float):
     """VTK's non-shrinking windowed-sinc smoothing of a closed surface (Slicer's settings:
     normalized coordinates, no boundary or feature-edge smoothing)."""
     from vtkmodules.vtkFiltersCore import vtkWindowedSincPolyDataFilter
+    use_vtk_threads()
     f = vtkWindowedSincPolyDataFilter()
     f.SetInputData(poly)
     f.SetNumberOfIterations(iterations)
