@@ -56,7 +56,8 @@ class PipelineOptions:
     device: str = _option(DEFAULT_DEVICE, "--device", "where the networks run", choices=DEVICES)
     weights: Optional[str] = _option(None, "--weights",
                                      "completion network weights (default: the bundled ones)")
-    workers: int = _option(1, "--workers", "threads for the refinement", bound="workers")
+    workers: int = _option(2, "--workers", "threads for the refinement (hash and kdtree give "
+                           "the same result with any number)", bound="workers")
     hamming_radius: int = _option(2, "--hamming-radius", "hash lookup radius",
                                   bound="hamming_radius")
     opening_mm: float = _option(DEFAULT_OPENING_MM, "--opening-mm",
