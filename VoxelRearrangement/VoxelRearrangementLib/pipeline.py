@@ -292,50 +292,50 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
                 _meshed, completed, staging / protocol.SKULL_STL, options.smoothing,
                 stage.silent(stale.is_set), max_mb=options.skull_stl_mb))
 
-        try:
+        try:  # whatever fails, a skull mesh still running is no longer wanted
             design = design_implant(defective, options, stage, on_completed=mesh_skull)
+            result, completed, designed, safety_net, times = (design.completion, design.completed,
+                                                              design.implant, design.safety_net,
+                                                              design.times)
+            if completed is not skull["mask"]:  # the safety net patched the skull: mesh that one
+                skull["stale"].set()
+                mesh_skull(completed)
+            skull_job = skull["job"]
+            compress = options.compress
+            done = [writer.submit(write_mask, staging / protocol.COMPLETED, completed, compress=compress),
+                    writer.submit(write_mask, staging / protocol.COMPLETED_COARSE, result.mask,
+                                  compress=compress),
+                    writer.submit(write_probability, staging / protocol.PROBABILITY,
+                                  result.probability, result.mask.ijk_to_lps, compress)]
+            t = time.perf_counter()
+            implant, seated = fit_and_seat(designed, defective, options.clearance_mm,
+                                           options.min_edge_mm, progress=stage.sub(0.66, 0.7).report)
+            fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
+                   "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
+                   "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
+            times["implant_s"] += time.perf_counter() - t
+
+            t = time.perf_counter()
+            stage.report(0.7, "meshing the skull and the implant")
+            done.append(writer.submit(write_mask, staging / protocol.IMPLANT, implant, compress=compress))
+            if options.render:
+                from .printing.render import render_png
+                done.append(writer.submit(render_png, staging / protocol.RENDER, defective, implant,
+                                          title="skull (grey) and implant (orange)"))
+            implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
+                                    stage.sub(0.7, 0.8), thickness=True, max_mb=options.implant_stl_mb)
+            stage.report(0.8, "checking the defect coverage")
+            coverage = defect_coverage(defective, seated)
+            pictures = _pictures(defective, implant)
+            stage.report(0.85, "meshing the skull")
+            skull_print = skull_job.result()
+            stage.report(0.95, "writing the masks")
+            for future in done:
+                future.result()
         except BaseException:
             if skull:
                 skull["stale"].set()
             raise
-        result, completed, designed, safety_net, times = (design.completion, design.completed,
-                                                          design.implant, design.safety_net,
-                                                          design.times)
-        if completed is not skull["mask"]:  # the safety net patched the skull: mesh that one
-            skull["stale"].set()
-            mesh_skull(completed)
-        skull_job = skull["job"]
-        compress = options.compress
-        done = [writer.submit(write_mask, staging / protocol.COMPLETED, completed, compress=compress),
-                writer.submit(write_mask, staging / protocol.COMPLETED_COARSE, result.mask,
-                              compress=compress),
-                writer.submit(write_probability, staging / protocol.PROBABILITY,
-                              result.probability, result.mask.ijk_to_lps, compress)]
-        t = time.perf_counter()
-        implant, seated = fit_and_seat(designed, defective, options.clearance_mm,
-                                       options.min_edge_mm, progress=stage.sub(0.66, 0.7).report)
-        fit = {"clearance_mm": options.clearance_mm, "min_edge_mm": options.min_edge_mm,
-               "rim_gap_mm": round(rim_gap_mm(implant, defective), 2),
-               "trimmed_ml": round(designed.volume_ml - implant.volume_ml, 2)}
-        times["implant_s"] += time.perf_counter() - t
-
-        t = time.perf_counter()
-        stage.report(0.7, "meshing the skull and the implant")
-        done.append(writer.submit(write_mask, staging / protocol.IMPLANT, implant, compress=compress))
-        if options.render:
-            from .printing.render import render_png
-            done.append(writer.submit(render_png, staging / protocol.RENDER, defective, implant,
-                                      title="skull (grey) and implant (orange)"))
-        implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
-                                stage.sub(0.7, 0.8), thickness=True, max_mb=options.implant_stl_mb)
-        stage.report(0.8, "checking the defect coverage")
-        coverage = defect_coverage(defective, seated)
-        pictures = _pictures(defective, implant)
-        stage.report(0.85, "meshing the skull")
-        skull_print = skull_job.result()
-        stage.report(0.95, "writing the masks")
-        for future in done:
-            future.result()
     times["meshing_and_writing_s"] = time.perf_counter() - t
     return {
         "mode": options.mode, "input": source_name, "input_shape": list(defective.array.shape),
