@@ -14,6 +14,7 @@ import numpy as np
 
 from . import kernels
 from .codes import hamming_ball
+from .level_step import sections
 from .votes import CodeVotes
 
 #: Fewer query codes than this are decided in one thread.
@@ -41,15 +42,13 @@ class HashPredictor:
         bool) marks the entries some band voxel needs: only those go to the Hamming search."""
         codes = np.ascontiguousarray(query_codes, dtype=np.int64)
         used = np.ascontiguousarray(used, dtype=bool)
-        n_parts = min(self.workers, max(1, codes.size // _MIN_CODES_PER_THREAD))
-        edges = np.linspace(0, codes.size, n_parts + 1).round().astype(int)
-        parts = list(zip(edges[:-1], edges[1:]))
-        if n_parts == 1:
+        parts = list(sections(codes.size, min(self.workers, codes.size // _MIN_CODES_PER_THREAD)))
+        if len(parts) <= 1:
             results = [self._decide(codes, used)]
         else:
-            with ThreadPoolExecutor(max_workers=n_parts) as pool:
-                results = list(pool.map(lambda ab: self._decide(codes[ab[0]:ab[1]],
-                                                                used[ab[0]:ab[1]]), parts))
+            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+                results = list(pool.map(lambda p: self._decide(codes[p.start:p.stop],
+                                                               used[p.start:p.stop]), parts))
         stats = {"codes": int(codes.size), "exact": int(sum(r[1] for r in results))}
         filled = np.sum([r[2] for r in results], axis=0)
         reached = np.any([r[3] for r in results], axis=0)
