@@ -147,7 +147,7 @@ def main() -> None:
         tri = refine(sample_coarse, "trilinear", target_grid=pred.grid).mask
         evaluate(tri, pred, smoothness=False)
         _, s, mb = timed(lambda: evaluate(tri, pred), args.repeats)
-        row("evaluate the sample (all metrics)", s, mb, "the roughness's VTK windowed-sinc smoothing is most of it")
+        row("evaluate the sample (all metrics)", s, mb, "the roughness's windowed-sinc smoothing is most of it")
         _, s, mb = timed(lambda: evaluate(tri, pred, smoothness=False), args.repeats)
         row("evaluate the sample (no smoothness)", s, mb)
 

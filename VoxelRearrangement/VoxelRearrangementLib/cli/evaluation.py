@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from .._shared.atomic import check_outputs, write_text
 from .._shared.errors import VoxelRearrangementError
@@ -21,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _evaluate(args) -> int:
     check_outputs([args.json], [args.prediction, args.reference])
-    prediction = read_mask(args.prediction)
-    reference = read_mask(args.reference)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the decompression releases the GIL
+        prediction, reference = pool.map(read_mask, (args.prediction, args.reference))
     if not reference.array.any():
         raise VoxelRearrangementError(f"{args.reference}: the reference mask is empty")
     metrics = evaluate(prediction, reference, smoothness=not args.no_smoothness)

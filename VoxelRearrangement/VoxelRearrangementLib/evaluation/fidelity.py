@@ -68,17 +68,20 @@ def _staircase_area(vertices, faces, lin, cos_tolerance):
     """(area whose index-space normal is within the tolerance of an axis, total area), mm^2."""
     aligned = 0.0
     total = 0.0
-    for f in range(faces.shape[0]):
+    for f in range(faces.shape[0]):  # scalars only: no small arrays allocated per face
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-        u = vertices[b] - vertices[a]
-        v = vertices[c] - vertices[a]
-        n = np.array([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2],
-                      u[0] * v[1] - u[1] * v[0]])
-        area = 0.5 * np.sqrt((n * n).sum())
+        u0, u1, u2 = (vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1],
+                      vertices[b, 2] - vertices[a, 2])
+        v0, v1, v2 = (vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1],
+                      vertices[c, 2] - vertices[a, 2])
+        n0, n1, n2 = u1 * v2 - u2 * v1, u2 * v0 - u0 * v2, u0 * v1 - u1 * v0
+        area = 0.5 * np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
         total += area
-        m = n @ lin
-        length = np.sqrt((m * m).sum())
-        if length > 0 and np.abs(m).max() / length > cos_tolerance:
+        m0 = n0 * lin[0, 0] + n1 * lin[1, 0] + n2 * lin[2, 0]
+        m1 = n0 * lin[0, 1] + n1 * lin[1, 1] + n2 * lin[2, 1]
+        m2 = n0 * lin[0, 2] + n1 * lin[1, 2] + n2 * lin[2, 2]
+        length = np.sqrt(m0 * m0 + m1 * m1 + m2 * m2)
+        if length > 0 and max(abs(m0), abs(m1), abs(m2)) / length > cos_tolerance:
             aligned += area
     return aligned, total
 

@@ -8,8 +8,8 @@
   percentile of both directed distance sets pooled. ASSD is their mean.
 * ``surface_smoothness``: on the raw iso-surface of the mask (the surface that is meshed for
   printing: VTK flying edges, :func:`~..printing.meshing.iso_surface`), (a) ``roughness_mm``, the
-  RMS displacement of the vertices under strong non-shrinking smoothing (VTK windowed sinc,
-  pass band 1e-4, 60 iterations), which flattens the terraces of an upsampled coarse grid but
+  RMS displacement of the vertices under strong non-shrinking smoothing (windowed sinc,
+  :mod:`~..printing.smoothing`, pass band 1e-4, 60 iterations), which flattens the terraces of an upsampled coarse grid but
   keeps the skull's shape: the amplitude of the staircase that a print shows as ridges (on
   SkullFix 069: ground truth 0.35 mm, nearest upsampling 0.64 mm, trilinear 0.45 mm); and (b)
   ``staircase_fraction``, the share of surface area whose normal lies within 1 degree of a
@@ -110,16 +110,13 @@ def surface_distance_metrics(prediction: Mask, reference: Mask) -> Dict[str, flo
 def surface_smoothness(mask: Mask) -> Dict[str, float]:
     """``roughness_mm`` and ``staircase_fraction`` of the mask's raw iso-surface, the surface
     that is meshed and printed (:func:`~..printing.meshing.iso_surface`)."""
-    from vtkmodules.util.numpy_support import vtk_to_numpy
-
-    from ..printing.meshing import Mesh, iso_surface, polydata_to_arrays, windowed_sinc
+    from ..printing.meshing import Mesh, iso_surface, polydata_to_arrays
+    from ..printing.smoothing import windowed_sinc
     from .fidelity import staircase_index
     if not mask.array.any():
         raise VoxelRearrangementError("cannot build a surface from an empty mask")
-    poly = iso_surface(mask)
-    world, faces = polydata_to_arrays(poly)
-    smooth = vtk_to_numpy(windowed_sinc(poly, ROUGHNESS_ITERATIONS, ROUGHNESS_PASS_BAND)
-                          .GetPoints().GetData()).astype(np.float64)
+    world, faces = polydata_to_arrays(iso_surface(mask))
+    smooth = windowed_sinc(world, faces, ROUGHNESS_ITERATIONS, ROUGHNESS_PASS_BAND)
     roughness = float(np.sqrt(np.mean(np.sum((smooth - world) ** 2, axis=1))))
     return {"roughness_mm": roughness,
             "staircase_fraction": staircase_index(Mesh(world, faces, mask.ijk_to_lps))}
@@ -130,7 +127,7 @@ def evaluate(prediction: Mask, reference: Mask, smoothness: bool = True) -> Dict
     prediction, reference = binary(prediction, "the prediction"), binary(reference, "the reference")
     require_same_grid(prediction.grid, reference.grid, "the prediction", "the reference")
     smooth = None
-    if smoothness:  # the mesh smoothing (VTK, GIL released) runs beside the distances
+    if smoothness:  # the mesh smoothing (compiled, GIL released) runs beside the distances
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=1)
         smooth = pool.submit(surface_smoothness, prediction)

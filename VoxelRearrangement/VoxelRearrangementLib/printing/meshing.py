@@ -8,9 +8,9 @@ volume cropped to the foreground and padded with one background voxel on every s
 every surface closes. Faces are oriented with outward normals (counter-clockwise seen from
 outside; the inner wall of a cavity faces into the cavity).
 
-Optional smoothing is VTK's windowed-sinc filter, which does not shrink the shape (Slicer's
-closed-surface recipe: 20 iterations, pass band ``10 ** (-4 * smoothing)``), run on world
-coordinates so anisotropic voxels are smoothed isotropically in millimetres. Optional
+Optional smoothing is the windowed-sinc filter (:mod:`.smoothing`, VTK's filter compiled
+here), which does not shrink the shape (Slicer's closed-surface recipe: 20 iterations, pass
+band ``10 ** (-4 * smoothing)``), run on world coordinates so anisotropic voxels are smoothed isotropically in millimetres. Optional
 decimation (:mod:`.decimate`) keeps the mesh watertight and within 0.1 mm of the surface.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .._shared.bounds import check
 from .._shared.errors import VoxelRearrangementError
 from .._shared.progress import CancelCallback, ProgressCallback, Stage
 from ..grids.geometry import Mask, binary
+from .smoothing import windowed_sinc
 
 #: Default smoothing strength (Slicer's default for closed surfaces), in [0, 1].
 DEFAULT_SMOOTHING = 0.5
@@ -122,12 +123,11 @@ def mask_to_mesh(mask: Mask, smoothing: float = DEFAULT_SMOOTHING, decimate: flo
     mask = binary(mask, "the mask")
     stage = Stage(progress, cancel)
     stage.report(0.0, "extracting the surface")
-    poly = iso_surface(mask)
+    vertices, faces = polydata_to_arrays(iso_surface(mask))
     stage.report(0.4, "surface extracted")
     if smoothing > 0:
-        poly = windowed_sinc(poly, SMOOTHING_ITERATIONS, 10.0 ** (-4.0 * smoothing))
+        vertices = windowed_sinc(vertices, faces, SMOOTHING_ITERATIONS, 10.0 ** (-4.0 * smoothing))
         stage.report(0.75, "surface smoothed")
-    vertices, faces = polydata_to_arrays(poly)
     mesh = Mesh(vertices, faces, np.array(mask.ijk_to_lps, dtype=np.float64))
     if mesh.signed_volume_mm3() < 0:
         mesh = mesh.flipped()
@@ -141,7 +141,7 @@ def mask_to_mesh(mask: Mask, smoothing: float = DEFAULT_SMOOTHING, decimate: flo
 
 @functools.lru_cache(maxsize=None)
 def use_vtk_threads() -> None:
-    """Let VTK's filters (flying edges, windowed sinc) run on every core. VTK's Python wheels
+    """Let VTK's filters (flying edges) run on every core. VTK's Python wheels
     start with the sequential backend of ``vtkSMPTools``; its STDThread backend gives the same
     meshes (identical points and faces, measured on the sample) about twice as fast on 2
     cores. A backend chosen by the host (3D Slicer sets its own) or by the
@@ -197,23 +197,6 @@ def iso_surface(mask: Mask):
     out.SetPoints(points)
     out.SetPolys(poly.GetPolys())
     return out
-
-
-def windowed_sinc(poly, iterations: int, pass_band: float):
-    """VTK's non-shrinking windowed-sinc smoothing of a closed surface (Slicer's settings:
-    normalized coordinates, no boundary or feature-edge smoothing)."""
-    from vtkmodules.vtkFiltersCore import vtkWindowedSincPolyDataFilter
-    use_vtk_threads()
-    f = vtkWindowedSincPolyDataFilter()
-    f.SetInputData(poly)
-    f.SetNumberOfIterations(iterations)
-    f.SetPassBand(pass_band)
-    f.BoundarySmoothingOff()
-    f.FeatureEdgeSmoothingOff()
-    f.NonManifoldSmoothingOn()
-    f.NormalizeCoordinatesOn()
-    f.Update()
-    return f.GetOutput()
 
 
 def polydata_to_arrays(poly) -> Tuple[np.ndarray, np.ndarray]:
