@@ -233,3 +233,14 @@ def test_train_command_checkpoints_logs_and_resumes(tmp_path):
     assert load_completion_model(out) is not None
     with pytest.raises(VoxelRearrangementError, match="report split"):
         train_completion(data, out, 1, train_cases=["000", "065"], holdout_cases=["002"])
+
+
+def test_the_kind_weights_decide_which_defects_training_draws(tmp_path):
+    rng = np.random.default_rng(0)
+    only = [0.0] * len(KINDS)
+    only[KINDS.index("fronto-orbital")] = 1.0
+    assert {random_defect(rng, kind_weights=only).kind for _ in range(20)} == {"fronto-orbital"}
+    with pytest.raises(VoxelRearrangementError, match="7 non-negative numbers"):
+        train_completion(tmp_path, tmp_path / "w.pt", 1, kind_weights=[1.0, 2.0])
+    with pytest.raises(VoxelRearrangementError, match="not all zero"):
+        train_completion(tmp_path, tmp_path / "w.pt", 1, kind_weights=[0.0] * len(KINDS))

@@ -10,6 +10,7 @@ from .._shared.bounds import argument
 from .._shared.errors import VoxelRearrangementError
 from ..io.skullfix import parse_cases
 from ..learned.completion import train as completion_train
+from ..learned.completion.defects import KIND_WEIGHTS, KINDS
 from ..learned.rearrangement import train as rearrangement_train
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
 from .protocol import print_progress
@@ -46,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unlabelled-cases", help="ids of --unlabelled to use (default: all)")
     p.add_argument("--init", type=Path,
                    help="start from these completion weights (widened to the new inputs)")
+    p.add_argument("--kind-weights", type=_weights, default=KIND_WEIGHTS,
+                   help="how often each kind of synthetic defect is drawn, comma-separated in "
+                        f"this order: {','.join(KINDS)} (default "
+                        f"{','.join(f'{w:g}' for w in KIND_WEIGHTS)})")
     p.set_defaults(func=_train_completion)
 
     p = sub.add_parser("train-rearrangement",
@@ -57,6 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patches-per-case", type=int, default=96,
                    help="64^3 target patches cached per skull (90 %% on the surface band)")
     p.set_defaults(func=_train_rearrangement)
+
+
+def _weights(text: str) -> tuple:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
 
 
 def set_threads(n: Optional[int]) -> None:
@@ -86,7 +98,7 @@ def _train_completion(args: argparse.Namespace) -> int:
                       else sorted(p.name[:-5] for p in args.unlabelled.glob("*.nrrd")))
     history = completion_train.train_completion(
         args.data, args.out, args.epochs, unlabelled_dir=args.unlabelled, unlabelled=unlabelled,
-        init=args.init, **_common(args))
+        init=args.init, kind_weights=args.kind_weights, **_common(args))
     if history:
         best = max(history, key=lambda h: h["dice_restored"])
         print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "

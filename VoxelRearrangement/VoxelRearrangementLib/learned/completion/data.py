@@ -36,7 +36,7 @@ from ...grids.resample import downsample, downsample_values
 from ...io.masks import read_mask
 from ...io.skullfix import read_case
 from ..case_cache import cached_cases
-from .defects import Defect, cut, defect_fraction, random_defect
+from .defects import KIND_WEIGHTS, Defect, cut, defect_fraction, random_defect
 
 #: Share of labelled samples that use the case's own challenge defect.
 P_CHALLENGE = 0.3
@@ -144,12 +144,14 @@ def cut_defect(case: CoarseCase, defect: Defect) -> Tuple[np.ndarray, np.ndarray
 
 
 def synthetic_sample(case: CoarseCase, rng: np.random.Generator, kind: Optional[str] = None,
-                     tries: int = 6) -> Tuple[np.ndarray, str]:
-    """``(defective, kind)``: ``case.target`` with a random synthetic defect that removes at
-    least :data:`MIN_DEFECT_VOXELS` of bone, mostly outside the ignored region."""
+                     tries: int = 6, kind_weights: Sequence[float] = KIND_WEIGHTS
+                     ) -> Tuple[np.ndarray, str]:
+    """``(defective, kind)``: ``case.target`` with a random synthetic defect (of ``kind``, or
+    drawn with ``kind_weights``) that removes at least :data:`MIN_DEFECT_VOXELS` of bone,
+    mostly outside the ignored region."""
     defective, defect = case.target, None
     for _ in range(tries):
-        defect = random_defect(rng, kind)
+        defect = random_defect(rng, kind, kind_weights=kind_weights)
         defective, removed = cut_defect(case, defect)
         n = int(removed.sum())
         if n >= MIN_DEFECT_VOXELS and (removed & case.ignore).sum() < 0.3 * n:
@@ -217,13 +219,14 @@ def network_input(defective: np.ndarray) -> np.ndarray:
     return np.stack([d, mirrored(d)])
 
 
-def training_sample(case: CoarseCase, rng: np.random.Generator, p_challenge: float = P_CHALLENGE
-                    ) -> Tuple[np.ndarray, np.ndarray]:
+def training_sample(case: CoarseCase, rng: np.random.Generator, p_challenge: float = P_CHALLENGE,
+                    kind_weights: Sequence[float] = KIND_WEIGHTS) -> Tuple[np.ndarray, np.ndarray]:
     """One sample: the network input (2, I, J, K) and the target (2, I, J, K): the skull to
-    restore and the loss weight (0 in the ignored region)."""
+    restore and the loss weight (0 in the ignored region). Synthetic defects are drawn with
+    ``kind_weights`` (one per :data:`~.defects.KINDS`)."""
     if case.labelled and rng.random() < p_challenge:
         defective = case.defective
     else:
-        defective, _ = synthetic_sample(case, rng)
+        defective, _ = synthetic_sample(case, rng, kind_weights=kind_weights)
     target, defective, ignore = augment_pair(case.target, defective, case.ignore, rng)
     return network_input(defective), np.stack([target, 1 - ignore]).astype(np.float32)

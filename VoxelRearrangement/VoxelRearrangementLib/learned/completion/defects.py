@@ -24,7 +24,7 @@ downsampling a skull cut at full resolution, to first order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -106,9 +106,11 @@ def _patch(rng: np.random.Generator, direction: np.ndarray, widths: Tuple[float,
 
 
 def random_defect(rng: np.random.Generator, kind: Optional[str] = None,
-                  outline: Optional[str] = None) -> Defect:
-    """A random defect of ``kind`` (drawn with :data:`KIND_WEIGHTS` when None)."""
-    kind = kind or str(rng.choice(KINDS, p=KIND_WEIGHTS))
+                  outline: Optional[str] = None,
+                  kind_weights: Sequence[float] = KIND_WEIGHTS) -> Defect:
+    """A random defect of ``kind`` (drawn with ``kind_weights``, one per :data:`KINDS`, when
+    None)."""
+    kind = kind or str(rng.choice(KINDS, p=kind_weights))
     outline = outline or str(rng.choice(OUTLINES, p=OUTLINE_WEIGHTS))
     az_range, el_range, widths = _PLACES[kind]
     az, el = rng.uniform(*az_range), rng.uniform(*el_range)

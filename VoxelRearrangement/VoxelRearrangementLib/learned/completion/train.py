@@ -26,6 +26,7 @@ from ...evaluation.metrics import dice
 from ..training import TrainingTask, prepare_training, run_training
 from ..weights import COMPLETION_FORMAT, DEFAULT_DEVICE, resolve_device
 from .data import CoarseCase, load_cases, network_input, synthetic_sample, training_sample
+from .defects import KIND_WEIGHTS, KINDS
 
 DEFAULT_TRAIN = tuple(f"{n:03d}" for n in range(0, 50))
 DEFAULT_HOLDOUT = tuple(f"{n:03d}" for n in range(50, 60))
@@ -92,9 +93,13 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                      lr: float = 2e-3, config: Optional[Dict] = None,
                      unlabelled_dir: Optional[Path] = None, unlabelled: Sequence[str] = (),
                      init: Optional[Path] = None, max_minutes: Optional[float] = None,
+                     kind_weights: Sequence[float] = KIND_WEIGHTS,
                      progress: Optional[Callable[[float, str], None]] = None,
                      cancel: Optional[Callable[[], bool]] = None) -> List[Dict]:
     """Train (or resume) the completion network; returns the per-epoch history.
+
+    ``kind_weights``: how often each of :data:`~.defects.KINDS` is drawn for a synthetic
+    defect (non-negative, normalised here; default :data:`~.defects.KIND_WEIGHTS`).
 
     ``unlabelled`` ids of ``unlabelled_dir`` join the training cases (self-supervised, see
     :mod:`.data`); ``init`` starts a fresh run from earlier weights (widened to the new inputs,
@@ -107,6 +112,7 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
 
     data_dir, out = Path(data_dir), Path(out)
     device = resolve_device(device)
+    kind_weights = _normalised(kind_weights)
     config = dict(DEFAULT_CONFIG if config is None else config)
     if unlabelled and unlabelled_dir is None:
         raise VoxelRearrangementError("unlabelled cases need the folder that holds them")
@@ -120,7 +126,7 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
     val = validation_set(cases[n_train:n_train + len(holdout_cases)], seed)
 
     def sample(index: int, rng: np.random.Generator):
-        inp, target = training_sample(train[index], rng)
+        inp, target = training_sample(train[index], rng, kind_weights=kind_weights)
         return inp[None], np.concatenate([target, inp[:1]])[None]
 
     def initialize(model) -> None:
@@ -136,3 +142,13 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
         initialize=initialize if init is not None else None)
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
                         stage.sub(0.05, 1.0))
+
+
+def _normalised(kind_weights: Sequence[float]) -> np.ndarray:
+    """The weights of the defect kinds as probabilities; a clear error when they cannot be."""
+    w = np.asarray(kind_weights, dtype=np.float64)
+    if w.shape != (len(KINDS),) or not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+        raise VoxelRearrangementError(
+            f"the defect kind weights must be {len(KINDS)} non-negative numbers, not all zero, "
+            f"one per kind ({', '.join(KINDS)}); got {list(kind_weights)}")
+    return w / w.sum()
