@@ -4,12 +4,21 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from helpers import TINY_COMPLETION, defective_of, fake_skullfix, sheared_matrix, skull_like  # noqa: E402
+from helpers import (  # noqa: E402
+    TINY_COMPLETION,
+    defective_of,
+    failed_cleanly,
+    fake_skullfix,
+    run_cli,
+    sheared_matrix,
+    skull_like,
+)
 from VoxelRearrangementLib import Mask, VoxelRearrangementError, downsample, read_mask, write_mask  # noqa: E402
 from VoxelRearrangementLib._shared.resources import COMPLETION_WEIGHTS  # noqa: E402
 from VoxelRearrangementLib.evaluation.closure import skull_centre  # noqa: E402
 from VoxelRearrangementLib.evaluation.metrics import dice  # noqa: E402
 from VoxelRearrangementLib.grids.resample import downsample_values  # noqa: E402
+from VoxelRearrangementLib.learned.completion import data as completion_data  # noqa: E402
 from VoxelRearrangementLib.learned.completion.data import (  # noqa: E402
     CoarseCase,
     augment_pair,
@@ -18,6 +27,8 @@ from VoxelRearrangementLib.learned.completion.data import (  # noqa: E402
     mirrored,
     network_input,
     quantized,
+    synthetic_sample,
+    training_sample,
 )
 from VoxelRearrangementLib.learned.completion.defects import KINDS, SURFACE_RADIUS_MM, cut, random_defect  # noqa: E402
 from VoxelRearrangementLib.learned.completion.inference import complete_skull, load_completion_model  # noqa: E402
@@ -235,12 +246,26 @@ def test_train_command_checkpoints_logs_and_resumes(tmp_path):
         train_completion(data, out, 1, train_cases=["000", "065"], holdout_cases=["002"])
 
 
-def test_the_kind_weights_decide_which_defects_training_draws(tmp_path):
+def test_the_kind_weights_decide_which_defects_training_draws(coarse_case, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     only = [0.0] * len(KINDS)
     only[KINDS.index("fronto-orbital")] = 1.0
     assert {random_defect(rng, kind_weights=only).kind for _ in range(20)} == {"fronto-orbital"}
+    assert synthetic_sample(coarse_case, rng, kind_weights=only)[1] == "fronto-orbital"
+    drawn = []
+    monkeypatch.setattr(completion_data, "random_defect",
+                        lambda rng, kind, kind_weights: drawn.append(kind_weights) or random_defect(rng, kind))
+    training_sample(coarse_case, rng, p_challenge=0.0, kind_weights=only)
+    assert drawn and all(list(w) == only for w in drawn)
     with pytest.raises(VoxelRearrangementError, match="7 non-negative numbers"):
         train_completion(tmp_path, tmp_path / "w.pt", 1, kind_weights=[1.0, 2.0])
     with pytest.raises(VoxelRearrangementError, match="not all zero"):
         train_completion(tmp_path, tmp_path / "w.pt", 1, kind_weights=[0.0] * len(KINDS))
+    with pytest.raises(VoxelRearrangementError, match="7 non-negative numbers"):
+        train_completion(tmp_path, tmp_path / "w.pt", 1, kind_weights=None)
+    # the command line hands them on (its error comes from train_completion) or refuses text
+    failed_cleanly(run_cli("train-completion", "--data", tmp_path, "--epochs", "1", "--out",
+                           tmp_path / "w.pt", "--kind-weights", "1,2"), "7 non-negative numbers")
+    proc = run_cli("train-completion", "--data", tmp_path, "--epochs", "1", "--out", tmp_path / "w.pt",
+                   "--kind-weights", "a,b")
+    assert proc.returncode == 2 and "not comma-separated numbers" in proc.stderr

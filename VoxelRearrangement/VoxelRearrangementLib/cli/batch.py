@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import options as pipeline_options
 from .._shared.bounds import argument
+from .._shared.cores import usable_cores
 from .protocol import ExitCode, print_progress
 
 
@@ -43,12 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _default_workers(memory_per_worker: str) -> int:
     from dask.utils import parse_bytes
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        return max(1, cores or 1)
-    return max(1, min(cores or 1, total // parse_bytes(memory_per_worker)))
+        return cores
+    return max(1, min(cores, total // parse_bytes(memory_per_worker)))
 
 
 def _batch(args: argparse.Namespace) -> int:

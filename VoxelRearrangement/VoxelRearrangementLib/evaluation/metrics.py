@@ -9,9 +9,10 @@
 * ``surface_smoothness``: on the raw iso-surface of the mask (the surface that is meshed for
   printing: VTK flying edges, :func:`~..printing.meshing.iso_surface`), (a) ``roughness_mm``, the
   RMS displacement of the vertices under strong non-shrinking smoothing (windowed sinc,
-  :mod:`~..printing.smoothing`, pass band 1e-4, 60 iterations), which flattens the terraces of an upsampled coarse grid but
-  keeps the skull's shape: the amplitude of the staircase that a print shows as ridges (on
-  SkullFix 069: ground truth 0.35 mm, nearest upsampling 0.64 mm, trilinear 0.45 mm); and (b)
+  :mod:`~..printing.smoothing`, pass band 1e-4, 60 iterations), which flattens the terraces
+  of an upsampled coarse grid but keeps the skull's shape: the amplitude of the staircase
+  that a print shows as ridges (on SkullFix 069: ground truth 0.35 mm, nearest upsampling
+  0.64 mm, trilinear 0.45 mm); and (b)
   ``staircase_fraction``, the share of surface area whose normal lies within 1 degree of a
   voxel axis (flat terraces; 0.38 for the ground truth, 0.79 for nearest upsampling), as
   :func:`~.fidelity.staircase_index` measures it.

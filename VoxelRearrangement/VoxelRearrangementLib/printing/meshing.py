@@ -10,8 +10,8 @@ outside; the inner wall of a cavity faces into the cavity).
 
 Optional smoothing is the windowed-sinc filter (:mod:`.smoothing`, VTK's filter compiled
 here), which does not shrink the shape (Slicer's closed-surface recipe: 20 iterations, pass
-band ``10 ** (-4 * smoothing)``), run on world coordinates so anisotropic voxels are smoothed isotropically in millimetres. Optional
-decimation (:mod:`.decimate`) keeps the mesh watertight and within 0.1 mm of the surface.
+band ``10 ** (-4 * smoothing)``), run on world coordinates so anisotropic voxels are smoothed
+isotropically in millimetres. Optional decimation (:mod:`.decimate`) keeps the mesh watertight and within 0.1 mm of the surface.
 """
 from __future__ import annotations
 

@@ -1,52 +1,53 @@
 """Windowed-sinc smoothing of a triangle mesh (Taubin, Zhang and Golub 1996), compiled.
 
-The same filter as VTK's ``vtkWindowedSincPolyDataFilter`` with the settings this package
-(and Slicer's closed-surface recipe) uses: Nuttall window, coordinates normalised into the
-unit cube while smoothing, non-manifold edges smoothed (every use of such an edge counted),
-no feature-edge smoothing. Written here because the filter is most of the time of ``evaluate``
-(the roughness metric) and of the skull's mesh in ``run``: the per-vertex stencils are built
-once in compiled code and the iterations are split over threads that release the GIL. The
+The same filter as VTK's ``vtkWindowedSincPolyDataFilter`` (9.2 and later) with the settings
+this package (and Slicer's closed-surface recipe) uses: Nuttall window, coordinates
+normalised into the unit cube while smoothing, non-manifold edges smoothed (every use of such
+an edge counted), no feature-edge smoothing (:func:`vtk_windowed_sinc` is that VTK filter, for
+comparison). Written here because the filter is most of the time of ``evaluate`` (the
+roughness metric) and of the skull's mesh in ``run``: the per-vertex stencils are built once
+in compiled code and the iterations are split over threads that release the GIL. The
 vertices agree with VTK 9.6's to 1e-13 mm on the bundled skull (the tests compare both on
 closed, open and non-manifold meshes).
 
 Stencil of a vertex (its neighbours along mesh edges, in ascending order): every neighbour,
 weighted by the number of faces that use the edge to it, when no edge at the vertex is a
-boundary edge (used by one face); the two boundary
-neighbours when the vertex has exactly two boundary edges, no non-manifold edge (used by more
-than two faces) and a turn of less than :data:`EDGE_ANGLE_DEG` between them; otherwise the
-vertex does not move (apart from the filter's gain at zero frequency, as in VTK).
+boundary edge (used by one face); the two boundary neighbours when the vertex has exactly two
+boundary edges, no non-manifold edge (used by more than two faces) and a turn of at most
+:data:`EDGE_ANGLE_DEG` between them (VTK smooths such boundaries even with its
+``BoundarySmoothingOff`` once non-manifold smoothing is on); otherwise the vertex does not
+move (apart from the filter's gain at zero frequency, as in VTK).
 """
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import numpy as np
 from numba import njit
 
-#: A vertex on a boundary is fixed where its two boundary edges turn by this much or more.
+from .._shared.cores import usable_cores
+from .._shared.errors import VoxelRearrangementError
+
+#: A vertex on a boundary is fixed where its two boundary edges turn by more than this.
 EDGE_ANGLE_DEG = 15.0
-#: A vertex with this many edge uses or more is fixed (VTK's limit).
+#: A vertex with this many edge uses or more is fixed (VTK's limit; VTK also wraps stencils
+#: of more than 255 uses around, which this filter does not).
 MAX_EDGE_USES = 510
 _MIN_VERTICES_PER_THREAD = 50_000
-
-
-def default_threads() -> int:
-    """Threads for the smoothing: the usable cores, at most 8."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(8, cores or 1))
 
 
 def windowed_sinc(vertices: np.ndarray, faces: np.ndarray, iterations: int, pass_band: float,
                   threads: Optional[int] = None) -> np.ndarray:
     """Smoothed copy of ``vertices`` (N x 3, mm) of the triangle mesh ``faces`` (M x 3 vertex
     indices): ``iterations`` Chebyshev terms of a windowed sinc low-pass filter with pass band
-    ``pass_band`` (in (0, 2]; smaller is smoother), non-shrinking. The result does not depend
-    on ``threads`` (default :func:`default_threads`)."""
+    ``pass_band`` (in (0, 2]; smaller is smoother), non-shrinking from 2 iterations on. The
+    result does not depend on ``threads`` (default: the usable cores, at most 8)."""
     vertices = np.ascontiguousarray(vertices, dtype=np.float64).reshape(-1, 3)
     faces = np.ascontiguousarray(faces, dtype=np.int64).reshape(-1, 3)
+    if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
+        raise VoxelRearrangementError("a mesh face refers to a vertex that does not exist")
     if iterations <= 0 or len(vertices) == 0 or len(faces) == 0:
         return vertices.copy()
     offsets, neighbours = _stencils(vertices, faces, math.cos(math.radians(EDGE_ANGLE_DEG)))
@@ -58,7 +59,7 @@ def windowed_sinc(vertices: np.ndarray, faces: np.ndarray, iterations: int, pass
     x0 = (vertices - center) / length
     x1, x2, out = np.empty_like(x0), np.empty_like(x0), np.empty_like(x0)
     n = len(vertices)
-    threads = max(1, min(threads or default_threads(), n // _MIN_VERTICES_PER_THREAD))
+    threads = max(1, min(threads or min(8, usable_cores()), n // _MIN_VERTICES_PER_THREAD))
     cuts = np.linspace(0, n, threads + 1).astype(np.int64)
     ranges = list(zip(cuts[:-1], cuts[1:]))
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -76,9 +77,14 @@ def windowed_sinc(vertices: np.ndarray, faces: np.ndarray, iterations: int, pass
 
 
 def chebyshev_coefficients(iterations: int, pass_band: float) -> np.ndarray:
-    """The ``iterations + 1`` Chebyshev coefficients of the Nuttall-windowed sinc filter whose
-    response at the pass band is 1 (to 1e-3; Newton's method on the cut-off, as in VTK)."""
+    """The ``iterations + 1`` Chebyshev coefficients of the Nuttall-windowed sinc filter,
+    its cut-off moved (Newton's method, at most 500 steps, as in VTK) until its response at the
+    pass band is 1 to 1e-3. With 1 iteration there is no search (VTK's choice: the mesh then
+    shrinks); for very few iterations the search is chaotic and the coefficients may differ
+    from VTK's in the 4th digit; from about 10 on they agree to rounding."""
     n = int(iterations)
+    if n < 1:
+        raise VoxelRearrangementError(f"windowed-sinc smoothing needs at least 1 iteration, not {n}")
     cos_pb = 1.0 - 0.5 * pass_band
     theta = math.acos(cos_pb)
     i = np.arange(n + 1, dtype=np.float64)
@@ -104,6 +110,28 @@ def chebyshev_coefficients(iterations: int, pass_band: float) -> np.ndarray:
     return c
 
 
+def vtk_windowed_sinc(vertices: np.ndarray, faces: np.ndarray, iterations: int,
+                      pass_band: float) -> np.ndarray:
+    """The same smoothing by VTK's own filter (the reference this module reproduces; tests
+    and the speed benchmark compare the two): the smoothed vertices (N x 3, mm)."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkFiltersCore import vtkWindowedSincPolyDataFilter
+
+    from .meshing import Mesh, mesh_to_polydata, use_vtk_threads
+    use_vtk_threads()
+    f = vtkWindowedSincPolyDataFilter()
+    f.SetInputData(mesh_to_polydata(Mesh(vertices, faces)))
+    f.SetNumberOfIterations(iterations)
+    f.SetPassBand(pass_band)
+    f.SetWindowFunctionToNuttall()
+    f.BoundarySmoothingOff()
+    f.FeatureEdgeSmoothingOff()
+    f.NonManifoldSmoothingOn()
+    f.NormalizeCoordinatesOn()
+    f.Update()
+    return vtk_to_numpy(f.GetOutput().GetPoints().GetData()).astype(np.float64)
+
+
 @njit(cache=True, nogil=True)
 def _stencils(vertices, faces, cos_edge_angle):
     """CSR stencils ``(offsets (N + 1), neighbours)`` of every vertex (module docstring)."""
@@ -125,6 +153,8 @@ def _stencils(vertices, faces, cos_edge_angle):
     size = np.zeros(n, np.int64)
     for p in range(n):
         a, m = starts[p], starts[p + 1] - starts[p]
+        if m >= MAX_EDGE_USES:
+            continue
         for i in range(a + 1, a + m):  # insertion sort: a handful of neighbours
             v = uses[i]
             k = i - 1
@@ -132,40 +162,34 @@ def _stencils(vertices, faces, cos_edge_angle):
                 uses[k + 1] = uses[k]
                 k -= 1
             uses[k + 1] = v
-        if m <= 1 or m >= MAX_EDGE_USES:
-            continue
-        total, n_boundary, n_nonmanifold = 0, 0, 0
+        n_boundary, n_nonmanifold = 0, 0
         b0, b1 = -1, -1
         fixed = False
         s = 0
-        while s < m:
+        while s < m:  # the uses of one edge are consecutive once sorted
             t = s + 1
             while t < m and uses[a + t] == uses[a + s]:
                 t += 1
-            q = uses[a + s]
             if t - s == 1:  # a boundary edge
                 if n_boundary == 2:
                     fixed = True
                     break
                 if n_boundary == 0:
-                    b0 = q
+                    b0 = uses[a + s]
                 else:
-                    b1 = q
+                    b1 = uses[a + s]
                 n_boundary += 1
             elif t - s > 2:
                 n_nonmanifold += 1
-            for _ in range(t - s):  # every use of an edge counts
-                uses[a + total] = q
-                total += 1
             s = t
         if fixed:
             continue
         if n_boundary == 0 and n_nonmanifold == 0:  # each neighbour twice: once is the same mean
-            for j in range(total // 2):
+            for j in range(m // 2):
                 uses[a + j] = uses[a + 2 * j]
-            size[p] = total // 2
-        elif n_boundary == 0:
-            size[p] = total
+            size[p] = m // 2
+        elif n_boundary == 0:  # every use of every edge
+            size[p] = m
         elif n_boundary == 2 and n_nonmanifold == 0 and not _turns(vertices, b0, p, b1,
                                                                    cos_edge_angle):
             uses[a] = b0
@@ -183,7 +207,7 @@ def _stencils(vertices, faces, cos_edge_angle):
 
 @njit(cache=True, nogil=True)
 def _turns(vertices, a, p, b, cos_edge_angle):
-    """True when the path a -> p -> b turns by the edge angle or more (or has a null edge)."""
+    """True when the path a -> p -> b turns by more than the edge angle (or has a null edge)."""
     u = vertices[p] - vertices[a]
     v = vertices[b] - vertices[p]
     nu = np.sqrt((u * u).sum())
@@ -195,44 +219,40 @@ def _turns(vertices, a, p, b, cos_edge_angle):
     return (u * v).sum() < cos_edge_angle
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _umbrella(x, p, offsets, neighbours):
+    """The umbrella operator at vertex p: x[p] minus the mean of its stencil (0 without one)."""
+    a, b = offsets[p], offsets[p + 1]
+    d0 = d1 = d2 = 0.0
+    for j in range(a, b):
+        q = neighbours[j]
+        d0 += x[p, 0] - x[q, 0]
+        d1 += x[p, 1] - x[q, 1]
+        d2 += x[p, 2] - x[q, 2]
+    if b > a:
+        d0 /= b - a
+        d1 /= b - a
+        d2 /= b - a
+    return d0, d1, d2
+
+
 @njit(cache=True, nogil=True)
 def _first_term(x0, x1, out, offsets, neighbours, c0, c1, lo, hi):
-    """x1 = x0 - L(x0) / 2 and out = c0 x0 + c1 x1 for vertices lo:hi (L: the umbrella
-    operator, the vertex minus the mean of its stencil)."""
+    """x1 = x0 - L(x0) / 2 and out = c0 x0 + c1 x1 for vertices lo:hi (L: :func:`_umbrella`)."""
     for p in range(lo, hi):
-        a, b = offsets[p], offsets[p + 1]
-        d0 = d1 = d2 = 0.0
-        for j in range(a, b):
-            q = neighbours[j]
-            d0 += x0[p, 0] - x0[q, 0]
-            d1 += x0[p, 1] - x0[q, 1]
-            d2 += x0[p, 2] - x0[q, 2]
-        if b > a:
-            d0 /= b - a
-            d1 /= b - a
-            d2 /= b - a
-        for k, d in ((0, d0), (1, d1), (2, d2)):
-            x1[p, k] = x0[p, k] - 0.5 * d
+        d = _umbrella(x0, p, offsets, neighbours)
+        for k in range(3):
+            x1[p, k] = x0[p, k] - 0.5 * d[k]
             out[p, k] = c0 * x0[p, k] + c1 * x1[p, k]
 
 
 @njit(cache=True, nogil=True)
 def _next_term(previous, current, following, out, offsets, neighbours, ck, lo, hi):
-    """The Chebyshev recurrence x_{k} = 2 x_{k-1} - x_{k-2} - L(x_{k-1}), and out += ck x_k,
+    """The Chebyshev recurrence x_k = 2 x_{k-1} - x_{k-2} - L(x_{k-1}), and out += ck x_k,
     for vertices lo:hi."""
     for p in range(lo, hi):
-        a, b = offsets[p], offsets[p + 1]
-        d0 = d1 = d2 = 0.0
-        for j in range(a, b):
-            q = neighbours[j]
-            d0 += current[p, 0] - current[q, 0]
-            d1 += current[p, 1] - current[q, 1]
-            d2 += current[p, 2] - current[q, 2]
-        if b > a:
-            d0 /= b - a
-            d1 /= b - a
-            d2 /= b - a
-        for k, d in ((0, d0), (1, d1), (2, d2)):
-            x = current[p, k] - previous[p, k] + current[p, k] - d
+        d = _umbrella(current, p, offsets, neighbours)
+        for k in range(3):
+            x = current[p, k] - previous[p, k] + current[p, k] - d[k]
             following[p, k] = x
             out[p, k] += ck * x

@@ -138,7 +138,8 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
         sample=sample, loss=lambda model, x, y: _loss(model(x), y),
         evaluate=lambda model: holdout_scores(model, val, device), score_key="dice_restored",
         meta={"train_cases": ",".join(train_cases), "holdout_cases": ",".join(holdout_cases),
-              "unlabelled_cases": ",".join(unlabelled), "init": str(init) if init else None},
+              "unlabelled_cases": ",".join(unlabelled), "init": str(init) if init else None,
+              "kind_weights": ",".join(f"{w:g}" for w in kind_weights)},
         initialize=initialize if init is not None else None)
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
                         stage.sub(0.05, 1.0))
@@ -146,9 +147,12 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
 
 def _normalised(kind_weights: Sequence[float]) -> np.ndarray:
     """The weights of the defect kinds as probabilities; a clear error when they cannot be."""
-    w = np.asarray(kind_weights, dtype=np.float64)
+    try:
+        w = np.asarray(kind_weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        w = np.zeros(0)
     if w.shape != (len(KINDS),) or not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
         raise VoxelRearrangementError(
             f"the defect kind weights must be {len(KINDS)} non-negative numbers, not all zero, "
-            f"one per kind ({', '.join(KINDS)}); got {list(kind_weights)}")
+            f"one per kind ({', '.join(KINDS)}); got {kind_weights!r}")
     return w / w.sum()
