@@ -1,0 +1,91 @@
+"""Whole commands of two versions of the library side by side: ``run`` and ``evaluate`` on the
+bundled sample in fresh processes, the versions alternating (the machine is a shared virtual
+one: only what runs in the same minutes compares). The other version is the library of a git
+commit, taken with ``git archive`` into a temporary folder; the first round warms both
+(compiled kernels cached) and is not counted.
+
+Usage: python benchmarks/benchmark_side_by_side.py --before COMMIT [--repeats 3]
+       [--commands run,evaluate]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import ROOT
+
+SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
+LIB = "VoxelRearrangement/VoxelRearrangementLib"
+
+
+def library_of(commit: str, folder: Path) -> Path:
+    """The ``VoxelRearrangement`` folder (holding the library) of ``commit``, under ``folder``."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", commit, LIB], capture_output=True,
+                         check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(folder, filter="data")
+    return folder / "VoxelRearrangement"
+
+
+def commands(work: Path, trilinear: Path) -> dict:
+    """argv of each command (after ``python -m VoxelRearrangementLib``)."""
+    return {"run": ["run", "--defective", SAMPLE / "skull069_defective.nrrd", "--output-dir",
+                    work / "run", "--device", "cpu"],
+            "evaluate": ["evaluate", "--prediction", trilinear, "--reference",
+                         SAMPLE / "skull069_complete.nrrd"]}
+
+
+def seconds(argv, library: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(library))
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "VoxelRearrangementLib", *map(str, argv)],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed with {library}:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", required=True, help="git commit of the other version")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--commands", default="run,evaluate")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        versions = {f"before ({args.before})": library_of(args.before, work / "before"),
+                    "now": ROOT / "VoxelRearrangement"}
+        trilinear = work / "trilinear.nrrd"
+        seconds(["refine", "--coarse", SAMPLE / "skull069_coarse.nrrd", "--reference-grid",
+                 SAMPLE / "skull069_complete.nrrd", "--method", "trilinear", "--output", trilinear],
+                versions["now"])
+        argvs = commands(work, trilinear)
+        chosen = args.commands.split(",")
+        times = {(c, v): [] for c in chosen for v in versions}
+        for round_ in range(args.repeats + 1):
+            for c in chosen:
+                for v, library in versions.items():
+                    s = seconds(argvs[c], library)
+                    if round_:
+                        times[(c, v)].append(s)
+        print("| command | version | seconds (each round) | median |")
+        print("| --- | --- | --- | --- |")
+        for (c, v), ts in times.items():
+            print(f"| {c} | {v} | {' / '.join(f'{t:.2f}' for t in ts)} | {np.median(ts):.2f} |")
+        for c in chosen:
+            now, before = (np.median(times[(c, v)]) for v in reversed(list(versions)))
+            print(f"{c}: now / before = {now / before:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
