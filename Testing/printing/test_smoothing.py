@@ -10,6 +10,17 @@ from VoxelRearrangementLib.printing.meshing import iso_surface, polydata_to_arra
 from VoxelRearrangementLib.printing.smoothing import chebyshev_coefficients, vtk_windowed_sinc, windowed_sinc
 
 
+def vtk_has_the_filter() -> bool:
+    from vtkmodules.vtkFiltersCore import vtkWindowedSincPolyDataFilter
+    return hasattr(vtkWindowedSincPolyDataFilter(), "SetWindowFunctionToNuttall")
+
+
+#: The comparisons with VTK need a VTK whose filter has the Nuttall window (9.3 has none).
+needs_vtk_nuttall = pytest.mark.skipif(
+    not vtk_has_the_filter(), reason="this VTK's windowed sinc has only a Hamming window, not "
+    "the Nuttall filter reproduced here: nothing to compare with (the pinned VTK 9.6 has it)")
+
+
 def surface(mask):
     return polydata_to_arrays(iso_surface(mask))
 
@@ -36,6 +47,7 @@ def skull_surface():
     return surface(shell(matrix=sheared_matrix()))
 
 
+@needs_vtk_nuttall
 @pytest.mark.parametrize("iterations,pass_band", [(60, 1e-4), (20, 1e-2), (5, 0.5)])
 def test_a_closed_surface_is_smoothed_as_vtk_smooths_it(skull_surface, iterations, pass_band):
     vertices, faces = skull_surface
@@ -44,6 +56,7 @@ def test_a_closed_surface_is_smoothed_as_vtk_smooths_it(skull_surface, iteration
     assert same_as_vtk(vertices, faces, iterations, pass_band)
 
 
+@needs_vtk_nuttall
 def test_boundaries_and_non_manifold_edges_are_treated_as_vtk_treats_them():
     # an open patch whose boundary bends: its boundary vertices slide along it (or stay where
     # the boundary turns by more than 15 degrees)
@@ -86,13 +99,17 @@ def test_the_filter_passes_its_pass_band_and_degenerate_meshes_are_handled():
     assert np.array_equal(windowed_sinc(v, np.zeros((0, 3), int), 20, 0.1), v)
     assert np.array_equal(windowed_sinc(v, [[0, 1, 2]], 0, 0.1), v)
     assert windowed_sinc(np.zeros((0, 3)), np.zeros((0, 3), int), 20, 0.1).shape == (0, 3)
-    vertices, faces = grid_patch(6)
-    far = np.concatenate([vertices, [[100.0, 100.0, 100.0]]])   # an isolated vertex
-    for iterations in (1, 10):
-        assert same_as_vtk(far, faces, iterations, 0.1)
     with pytest.raises(VoxelRearrangementError, match="does not exist"):
         windowed_sinc(v, [[0, 1, 10 ** 6]], 5, 0.1)
     with pytest.raises(VoxelRearrangementError, match="does not exist"):
         windowed_sinc(v, [[0, 1, -1]], 5, 0.1)
     with pytest.raises(VoxelRearrangementError, match="at least 1 iteration"):
         chebyshev_coefficients(0, 0.1)
+
+
+@needs_vtk_nuttall
+def test_an_isolated_vertex_and_few_iterations_are_smoothed_as_vtk_smooths_them():
+    vertices, faces = grid_patch(6)
+    far = np.concatenate([vertices, [[100.0, 100.0, 100.0]]])   # an isolated vertex
+    for iterations in (1, 10):
+        assert same_as_vtk(far, faces, iterations, 0.1)

@@ -1,6 +1,7 @@
 """Windowed-sinc smoothing of a triangle mesh (Taubin, Zhang and Golub 1996), compiled.
 
-The same filter as VTK's ``vtkWindowedSincPolyDataFilter`` (9.2 and later) with the settings
+The same filter as VTK's ``vtkWindowedSincPolyDataFilter`` (the versions that offer a choice
+of window, e.g. 9.6, whose default is Nuttall's; 9.3 has only a Hamming window) with the settings
 this package (and Slicer's closed-surface recipe) uses: Nuttall window, coordinates
 normalised into the unit cube while smoothing, non-manifold edges smoothed (every use of such
 an edge counted), no feature-edge smoothing (:func:`vtk_windowed_sinc` is that VTK filter, for
@@ -120,6 +121,11 @@ def vtk_windowed_sinc(vertices: np.ndarray, faces: np.ndarray, iterations: int,
     from .meshing import Mesh, mesh_to_polydata, use_vtk_threads
     use_vtk_threads()
     f = vtkWindowedSincPolyDataFilter()
+    if not hasattr(f, "SetWindowFunctionToNuttall"):
+        from vtkmodules.vtkCommonCore import vtkVersion
+        raise VoxelRearrangementError(
+            f"VTK {vtkVersion.GetVTKVersion()} smooths with a Hamming window only: it is not "
+            "the filter this module reproduces (VTK with SetWindowFunction, e.g. 9.6)")
     f.SetInputData(mesh_to_polydata(Mesh(vertices, faces)))
     f.SetNumberOfIterations(iterations)
     f.SetPassBand(pass_band)
