@@ -1,9 +1,14 @@
-"""What the benchmark scripts share: peak-memory measurement, case lists, the data folder."""
+"""What the benchmark scripts share: peak-memory measurement, timed command runs, case
+lists, the data folders."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 import psutil
 
@@ -12,6 +17,23 @@ from VoxelRearrangementLib.io.skullfix import parse_cases  # noqa: F401  (re-exp
 ROOT = Path(__file__).resolve().parents[1]
 #: ../shared/data beside the project (CI has it; a fresh clone does not).
 SHARED_DATA = ROOT.parent / "shared" / "data"
+#: The samples bundled with the library (SkullFix 069: defective, coarse, complete).
+SAMPLES = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
+
+
+def process(argv, cwd=None, env: Optional[dict] = None) -> dict:
+    """Wall and CPU seconds (user + system, children included) of one run of
+    ``python -m VoxelRearrangementLib ARGV`` (``env``: its environment, default this one's)."""
+    cmd = [sys.executable, "-m", "VoxelRearrangementLib", *map(str, argv)]
+    before = os.times()
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+    wall = time.perf_counter() - t0
+    after = os.times()
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return {"wall_s": wall, "cpu_s": cpu}
 
 
 class PeakMemory:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
+from _common import ROOT, SAMPLES, SHARED_DATA, PeakMemory, parse_cases
 from VoxelRearrangementLib import (
     Mask,
     downsample,
@@ -47,7 +47,7 @@ from VoxelRearrangementLib.io.skullfix import read_case
 from VoxelRearrangementLib.printing.implant import raw_implant
 from VoxelRearrangementLib.printing.meshing import DEFAULT_SMOOTHING
 
-SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples" / "skull069_complete.nrrd"
+SAMPLE = SAMPLES / "skull069_complete.nrrd"
 
 
 def _mesh_child(path: str, smoothing: float, decimate: float, queue) -> None:

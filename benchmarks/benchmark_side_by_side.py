@@ -13,17 +13,14 @@ import argparse
 import io
 import os
 import subprocess
-import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT
+from _common import ROOT, SAMPLES, process
 
-SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
 LIB = "VoxelRearrangement/VoxelRearrangementLib"
 
 
@@ -38,20 +35,15 @@ def library_of(commit: str, folder: Path) -> Path:
 
 def commands(work: Path, trilinear: Path) -> dict:
     """argv of each command (after ``python -m VoxelRearrangementLib``)."""
-    return {"run": ["run", "--defective", SAMPLE / "skull069_defective.nrrd", "--output-dir",
+    return {"run": ["run", "--defective", SAMPLES / "skull069_defective.nrrd", "--output-dir",
                     work / "run", "--device", "cpu"],
             "evaluate": ["evaluate", "--prediction", trilinear, "--reference",
-                         SAMPLE / "skull069_complete.nrrd"]}
+                         SAMPLES / "skull069_complete.nrrd"]}
 
 
 def seconds(argv, library: Path) -> float:
-    env = dict(os.environ, PYTHONPATH=str(library))
-    t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "VoxelRearrangementLib", *map(str, argv)],
-                          env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv[0]} failed with {library}:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - t
+    """Wall seconds of one command with the library of ``library``."""
+    return process(argv, env=dict(os.environ, PYTHONPATH=str(library)))["wall_s"]
 
 
 def main() -> None:
@@ -66,8 +58,8 @@ def main() -> None:
         versions = {f"before ({args.before})": library_of(args.before, work / "before"),
                     "now": ROOT / "VoxelRearrangement"}
         trilinear = work / "trilinear.nrrd"
-        seconds(["refine", "--coarse", SAMPLE / "skull069_coarse.nrrd", "--reference-grid",
-                 SAMPLE / "skull069_complete.nrrd", "--method", "trilinear", "--output", trilinear],
+        seconds(["refine", "--coarse", SAMPLES / "skull069_coarse.nrrd", "--reference-grid",
+                 SAMPLES / "skull069_complete.nrrd", "--method", "trilinear", "--output", trilinear],
                 versions["now"])
         argvs = commands(work, trilinear)
         chosen = args.commands.split(",")

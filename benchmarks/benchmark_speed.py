@@ -31,12 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, SHARED_DATA, PeakMemory
+from _common import ROOT, SAMPLES, SHARED_DATA, PeakMemory, process
 from VoxelRearrangementLib import downsample, evaluate, read_mask, refine
 from VoxelRearrangementLib._shared.resources import DEFAULT_TABLES, resource_path
 from VoxelRearrangementLib.synthesis.tables import StepTables, learn_template
 
-SAMPLE = ROOT / "VoxelRearrangement" / "VoxelRearrangementLib" / "data" / "samples"
 #: The authors' hash synthesis (Li et al. 2021), as reported in the issue that set the targets.
 AUTHORS = {"hash L1": 101.0, "hash L2": 7 * 60.0}
 
@@ -51,20 +50,6 @@ def timed(fn, repeats: int = 1):
             times.append(time.perf_counter() - t0)
         peaks.append(mem.peak_mb)
     return value, float(np.median(times)), float(max(peaks))
-
-
-def process(argv, cwd=None) -> dict:
-    """Wall and CPU seconds (user + system, children included) of one CLI run."""
-    cmd = [sys.executable, "-m", "VoxelRearrangementLib", *map(str, argv)]
-    before = os.times()
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
-    wall = time.perf_counter() - t0
-    after = os.times()
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
-    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return {"wall_s": wall, "cpu_s": cpu}
 
 
 def best_process(argv, repeats: int) -> dict:
@@ -165,8 +150,8 @@ def main() -> None:
             f"network {st['network_seconds']:.1f} s; {differ} voxels differ from the default", "refine")
         identical = {m: bool(np.array_equal(results[f"{m}, 1 worker"], results[f"{m}, 2 workers"]))
                      for m in ("hash", "kdtree")}
-        pred = read_mask(SAMPLE / "skull069_complete.nrrd")
-        sample_coarse = read_mask(SAMPLE / "skull069_coarse.nrrd")
+        pred = read_mask(SAMPLES / "skull069_complete.nrrd")
+        sample_coarse = read_mask(SAMPLES / "skull069_coarse.nrrd")
         tri = refine(sample_coarse, "trilinear", target_grid=pred.grid).mask
         evaluate(tri, pred, smoothness=False)
         _, s, mb = timed(lambda: evaluate(tri, pred), args.repeats)
@@ -178,29 +163,29 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as work:
             w = Path(work)
-            ref = ["--coarse", SAMPLE / "skull069_coarse.nrrd", "--reference-grid",
-                   SAMPLE / "skull069_complete.nrrd"]
+            ref = ["--coarse", SAMPLES / "skull069_coarse.nrrd", "--reference-grid",
+                   SAMPLES / "skull069_complete.nrrd"]
             process(["refine", *ref, "--method", "hash", "--output", w / "h.nrrd"])  # warm caches
             procs = {m: best_process(["refine", *ref, "--method", m, "--output", w / f"{m}.nrrd"],
                                      args.repeats) for m in ("trilinear", "hash")}
             for m, p in procs.items():
                 row(f"refine --method {m} (a process: 512 x 512 x 236 sample)", p["wall_s"], float("nan"),
                     f"CPU {p['cpu_s']:.2f} s", "process")
-            run = best_process(["run", "--defective", SAMPLE / "skull069_defective.nrrd",
+            run = best_process(["run", "--defective", SAMPLES / "skull069_defective.nrrd",
                                 "--output-dir", w / "run", "--device", "cpu"], args.repeats)
             row("run --defective (the bundled sample, end to end)", run["wall_s"], float("nan"),
                 f"CPU {run['cpu_s']:.2f} s; skull.stl decimated to 30 MB", "process")
-            full = best_process(["run", "--defective", SAMPLE / "skull069_defective.nrrd",
+            full = best_process(["run", "--defective", SAMPLES / "skull069_defective.nrrd",
                                  "--output-dir", w / "run_full", "--device", "cpu",
                                  "--skull-stl-mb", "0"], args.repeats)
             row("run --defective --skull-stl-mb 0 (every triangle: 115 MB skull.stl)", full["wall_s"],
                 float("nan"), f"CPU {full['cpu_s']:.2f} s", "process")
-            comp = best_process(["complete", "--defective", SAMPLE / "skull069_defective.nrrd",
+            comp = best_process(["complete", "--defective", SAMPLES / "skull069_defective.nrrd",
                                  "--output", w / "c.nrrd", "--device", "cpu"], args.repeats)
             row("complete --defective (the bundled sample)", comp["wall_s"], float("nan"),
                 f"CPU {comp['cpu_s']:.2f} s", "process")
             ev = best_process(["evaluate", "--prediction", w / "trilinear.nrrd", "--reference",
-                               SAMPLE / "skull069_complete.nrrd"], args.repeats)
+                               SAMPLES / "skull069_complete.nrrd"], args.repeats)
             row("evaluate (a process: both files read)", ev["wall_s"], float("nan"),
                 f"CPU {ev['cpu_s']:.2f} s", "process")
     machine = machine_parallelism()
