@@ -11,7 +11,8 @@ outside; the inner wall of a cavity faces into the cavity).
 Optional smoothing is the windowed-sinc filter (:mod:`.smoothing`, VTK's filter compiled
 here), which does not shrink the shape (Slicer's closed-surface recipe: 20 iterations, pass
 band ``10 ** (-4 * smoothing)``), run on world coordinates so anisotropic voxels are smoothed
-isotropically in millimetres. Optional decimation (:mod:`.decimate`) keeps the mesh watertight and within 0.1 mm of the surface.
+isotropically in millimetres. Optional decimation (:mod:`.decimate`) keeps the mesh watertight
+and within 0.1 mm of the surface.
 """
 from __future__ import annotations
 
@@ -141,11 +142,11 @@ def mask_to_mesh(mask: Mask, smoothing: float = DEFAULT_SMOOTHING, decimate: flo
 
 @functools.lru_cache(maxsize=None)
 def use_vtk_threads() -> None:
-    """Let VTK's filters (flying edges) run on every core. VTK's Python wheels
-    start with the sequential backend of ``vtkSMPTools``; its STDThread backend gives the same
-    meshes (identical points and faces, measured on the sample) about twice as fast on 2
-    cores. A backend chosen by the host (3D Slicer sets its own) or by the
-    ``VTK_SMP_BACKEND_IN_USE`` environment variable is left as it is (checked once)."""
+    """Let VTK's filters (flying edges) run on every core. VTK's Python wheels start with the
+    sequential backend of ``vtkSMPTools``; its STDThread backend gives the same meshes
+    (identical points and faces, measured on the sample) about twice as fast on 2 cores. A
+    backend chosen by the host (3D Slicer sets its own) or by the ``VTK_SMP_BACKEND_IN_USE``
+    environment variable is left as it is (checked once)."""
     import os
 
     from vtkmodules.vtkCommonCore import vtkSMPTools

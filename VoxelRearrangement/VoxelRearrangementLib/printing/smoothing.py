@@ -30,6 +30,7 @@ from numba import njit
 
 from .._shared.cores import usable_cores
 from .._shared.errors import VoxelRearrangementError
+from .._shared.sections import sections
 
 #: A vertex on a boundary is fixed where its two boundary edges turn by more than this.
 EDGE_ANGLE_DEG = 15.0
@@ -61,11 +62,10 @@ def windowed_sinc(vertices: np.ndarray, faces: np.ndarray, iterations: int, pass
     x1, x2, out = np.empty_like(x0), np.empty_like(x0), np.empty_like(x0)
     n = len(vertices)
     threads = max(1, min(threads or min(8, usable_cores()), n // _MIN_VERTICES_PER_THREAD))
-    cuts = np.linspace(0, n, threads + 1).astype(np.int64)
-    ranges = list(zip(cuts[:-1], cuts[1:]))
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    parts = list(sections(n, threads))
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         def each_range(kernel, *args):
-            list(pool.map(lambda r: kernel(*args, r[0], r[1]), ranges))
+            list(pool.map(lambda p: kernel(*args, p.start, p.stop), parts))
 
         each_range(_first_term, x0, x1, out, offsets, neighbours, c[0], c[1])
         previous, current, following = x0, x1, x2

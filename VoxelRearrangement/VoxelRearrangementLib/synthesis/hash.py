@@ -12,9 +12,9 @@ from typing import Tuple
 
 import numpy as np
 
+from .._shared.sections import sections
 from . import kernels
 from .codes import hamming_ball
-from .level_step import sections
 from .votes import CodeVotes
 
 #: Fewer query codes than this are decided in one thread.

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
 from .._shared.errors import VoxelRearrangementError
+from .._shared.sections import Section, sections
 from ..grids.geometry import Grid
 from ..grids.resample import AxisMap, axis_maps, upsample_nearest
 from . import kernels
@@ -23,22 +24,6 @@ from .codes import level_codes
 
 #: Offset classes per axis at most: 4 ** 3 = 64 classes fit the 64-bit class masks.
 MAX_OFFSET_BINS = 4
-
-
-@dataclass(frozen=True)
-class Section:
-    """Target voxels with first index in [start, stop): a unit of parallel work."""
-
-    start: int
-    stop: int
-
-
-def sections(n: int, count: int) -> Iterator[Section]:
-    """Split ``n`` target slices (axis i) into ``count`` near-equal sections."""
-    edges = np.linspace(0, n, max(1, min(count, n)) + 1).round().astype(int)
-    for a, b in zip(edges[:-1], edges[1:]):
-        if b > a:
-            yield Section(int(a), int(b))
 
 
 class LevelStep:

@@ -20,6 +20,7 @@ import numpy as np
 from .._shared.bounds import check
 from .._shared.errors import VoxelRearrangementError
 from .._shared.progress import CancelCallback, ProgressCallback, Stage
+from .._shared.sections import Section, sections
 from ..checks import check_coarse_input
 from ..grids.geometry import (
     Grid,
@@ -36,7 +37,7 @@ from ..learned.weights import DEFAULT_DEVICE
 from . import baselines
 from .hash import HashPredictor
 from .kdtree import KDTreePredictor
-from .level_step import MAX_OFFSET_BINS, LevelStep, Section, SourceLevel, sections
+from .level_step import MAX_OFFSET_BINS, LevelStep, SourceLevel
 from .tables import StepTables, default_tables, template_tables
 
 TEMPLATE_METHODS = ("hash", "kdtree")

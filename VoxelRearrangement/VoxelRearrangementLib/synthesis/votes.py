@@ -15,8 +15,9 @@ from typing import Iterable, List, Optional
 import numpy as np
 
 from .._shared.errors import VoxelRearrangementError
+from .._shared.sections import sections
 from .hashtable import CodeHashTable
-from .level_step import LevelStep, SourceLevel, sections
+from .level_step import LevelStep, SourceLevel
 
 #: Decision codes of a (query code, offset class) pair.
 KEEP_TRILINEAR = -1
