@@ -66,7 +66,7 @@ def panels_png(panels: List[Panel], title: str = "") -> bytes:
         fig.suptitle(textwrap.fill(title, 42 * len(panels)))
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")  # no title cut off
     plt.close(fig)
     return buffer.getvalue()
 
