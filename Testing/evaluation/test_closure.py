@@ -6,14 +6,26 @@ import pytest
 
 from helpers import implant_with_hole
 from VoxelRearrangementLib import Mask, defect_coverage, read_mask
-from VoxelRearrangementLib.evaluation.closure import closure, skull_centre
-from VoxelRearrangementLib.learned.completion.defects import cut_skull, random_defect
+from VoxelRearrangementLib.evaluation.closure import (
+    closure,
+    defect_directions,
+    open_directions,
+    ray_hits,
+    skull_centre,
+    sphere_directions,
+    vault_cone,
+)
+from VoxelRearrangementLib.learned.completion.defects import (
+    circular_defect,
+    cut_skull,
+    random_defect,
+)
 
 
 @pytest.fixture(scope="module")
 def case069(sample_dir):
-    return (read_mask(sample_dir / "skull069_complete.nrrd"), read_mask(sample_dir / "skull069_defective.nrrd"),
-            read_mask(sample_dir / "skull069_implant.nrrd"))
+    return tuple(read_mask(sample_dir / f"skull069_{name}.nrrd")
+                 for name in ("complete", "defective", "implant"))
 
 
 def test_the_true_implant_closes_its_defect_and_one_with_a_hole_does_not(case069):
@@ -37,3 +49,26 @@ def test_a_full_resolution_cut_removes_exactly_the_bone_inside_the_outline(case0
     assert implant.volume_ml > 5 and not (defective.array & implant.array).any()
     assert np.array_equal(defective.array | implant.array, complete.array.astype(np.uint8))
     assert closure(defective, implant, implant)["closed_fraction"] == 1.0
+
+
+def _direction(azimuth_deg, elevation_deg):
+    a, e = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
+    return np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+
+
+def test_a_low_lateral_defect_is_followed_below_the_vault_cone_by_symmetry(case069):
+    """A round defect on the left side centred 25 degrees below the horizontal: the cone alone
+    sees only its upper part; the mirror rule adds exactly its lower rays (their mirror images
+    meet the intact right side), and a complete skull's natural openings stay out."""
+    complete, _, _ = case069
+    directions = sphere_directions()
+    assert not defect_directions(complete, directions).any()
+    defective, implant = cut_skull(complete, circular_defect(_direction(0, -25), 35.0),
+                                   skull_centre(complete))
+    centre = skull_centre(defective)
+    truth = ray_hits(implant, centre, directions) & ~ray_hits(defective, centre, directions)
+    below = ~vault_cone(directions)
+    cone_only = open_directions(defective, directions, centre)
+    followed = defect_directions(defective, directions, centre)
+    assert (truth & below).sum() > 40 and not (cone_only & below).any()
+    assert np.array_equal(followed, truth)

@@ -66,6 +66,19 @@ def test_a_defect_the_network_left_wholly_open_is_closed(case069):
     assert dice(fixed.array, truth.array) > 0.6
 
 
+def test_a_defect_reaching_below_the_vault_cone_is_closed_there_too(sample_dir):
+    """A lateral defect cut low on the left side of the complete skull and no implant at all:
+    the patch covers the defect's lower rays as well (followed by left-right symmetry)."""
+    complete = read_mask(sample_dir / "skull069_complete.nrrd")
+    e = np.deg2rad(-25.0)
+    defective, _ = cut_skull(complete, circular_defect(np.array([np.cos(e), 0.0, np.sin(e)]), 35.0),
+                             skull_centre(complete))
+    empty = Mask(np.zeros_like(defective.array), defective.ijk_to_lps)
+    fixed, report = close_openings(defective, empty)
+    coverage = defect_coverage(defective, fixed)
+    assert coverage["defect_rays"] > 180 and coverage["closed_fraction"] >= 0.99
+
+
 def test_the_patch_continues_the_outer_shell_not_bone_inside_it():
     """A vault (a shell 54-60 mm from the origin) with a hole in the middle of its implant,
     and a plate of bone inside the head under part of the opening (as the orbital roof lies

@@ -13,9 +13,14 @@ every such ray through the defect crosses it.
   below the horizontal through the centre) that cross no defective bone. On the complete
   SkullFix training skulls at most 0.2 % of the vault cone's rays escape (natural openings
   lie lower: foramen magnum, and the open bottom of the scan), so an escaping ray of the cone
-  is a defect ray; parts of a defect lower than the cone are not measured. Escaping rays in
-  groups of fewer than :data:`MIN_OPENING_RAYS` neighbours are thin-bone gaps of the scan,
-  not a defect (a burr hole of 5 mm radius holds about 7 rays).
+  is a defect ray. Escaping rays in groups of fewer than :data:`MIN_OPENING_RAYS` neighbours
+  are thin-bone gaps of the scan, not a defect (a burr hole of 5 mm radius holds about 7
+  rays). A defect that reaches lower than the cone (fronto-orbital, low lateral) is followed
+  down to :data:`EXTENSION_MIN_ELEVATION_DEG` by left-right symmetry
+  (:func:`defect_directions`): below the cone, an escaping ray joins the defect when its
+  mirror image about the sagittal plane through the centre meets bone and it neighbours the
+  cone's defect rays; natural openings (orbits, foramen magnum, the scan's open bottom) are
+  symmetric and stay out.
 
 Directions are world LPS unit vectors (superior = +z); grids may be sheared or rotated.
 """
@@ -32,6 +37,8 @@ from ..grids.geometry import Mask, require_same_grid
 #: Lowest elevation (degrees below the horizontal through the skull's centre) of the vault
 #: cone, where complete skulls have no openings (calibrated on SkullFix 000-059).
 VAULT_MIN_ELEVATION_DEG = -30.0
+#: Lowest elevation (degrees) a defect is followed to below the vault cone, by symmetry.
+EXTENSION_MIN_ELEVATION_DEG = -60.0
 #: Rays per full sphere (a ray per 3.1e-3 sr, neighbours about 3.2 degrees apart).
 N_RAYS = 4000
 #: Fewest neighbouring escaping rays that make an opening (see the module docstring).
@@ -128,6 +135,39 @@ def open_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     return openings(vault_cone(directions) & ~ray_hits(defective, centre, directions), directions)
 
 
+def mirrored(directions: np.ndarray) -> np.ndarray:
+    """The directions mirrored about the sagittal plane (world LPS: x, left-right, negated)."""
+    return directions * np.array([-1.0, 1.0, 1.0])
+
+
+def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
+                      centre_mm: Optional[np.ndarray] = None) -> np.ndarray:
+    """Bool (n,): the directions through the defect as far as they can be told without ground
+    truth: :func:`open_directions` (the vault cone), followed below the cone down to
+    :data:`EXTENSION_MIN_ELEVATION_DEG` by rays that cross no bone while their mirror image
+    (:func:`mirrored`) does, in groups (:func:`ray_groups`) that reach the cone's defect rays.
+    The mirror plane is the world sagittal plane through the skull's centre: a head turned or
+    rolled in the scanner's frame shifts it (the extension then misses rays, or takes an
+    asymmetry of the skull base for defect), and the part of a defect that lies below the cone
+    on both sides of the midline (low occipital, low frontal) is not followed: its mirror image
+    is open too."""
+    directions = sphere_directions() if directions is None else directions
+    centre = skull_centre(defective) if centre_mm is None else centre_mm
+    cone = vault_cone(directions)
+    hits = ray_hits(defective, centre, directions)
+    defect = openings(cone & ~hits, directions)
+    low = vault_cone(directions, EXTENSION_MIN_ELEVATION_DEG) & ~cone & ~hits
+    if not defect.any() or not low.any():
+        return defect
+    candidates = np.zeros(len(directions), dtype=bool)
+    candidates[low] = ray_hits(defective, centre, mirrored(directions[low]))
+    idx, labels = ray_groups(defect | candidates, directions)
+    reached = np.unique(labels[defect[idx]])
+    extended = np.zeros(len(directions), dtype=bool)
+    extended[idx[np.isin(labels, reached)]] = True
+    return defect | (extended & candidates)
+
+
 def _summary(defect_rays: np.ndarray, covered: np.ndarray, n_rays: int) -> Dict[str, float]:
     n = int(defect_rays.sum())
     return {"rays": n_rays, "defect_rays": n,
@@ -137,12 +177,13 @@ def _summary(defect_rays: np.ndarray, covered: np.ndarray, n_rays: int) -> Dict[
 
 
 def defect_coverage(defective: Mask, implant: Mask, n_rays: int = N_RAYS) -> Dict[str, float]:
-    """Closure without ground truth: of the vault-cone rays that cross no defective bone, the
-    share that cross the implant (``closed_fraction``), with the counts."""
+    """Closure without ground truth: of the rays through the defect
+    (:func:`defect_directions`), the share that cross the implant (``closed_fraction``), with
+    the counts."""
     require_same_grid(defective.grid, implant.grid, "the defective skull", "the implant")
     directions = sphere_directions(n_rays)
     centre = skull_centre(defective)
-    defect = open_directions(defective, directions, centre)
+    defect = defect_directions(defective, directions, centre)
     covered = ray_hits(implant, centre, directions) if defect.any() else np.zeros(n_rays, bool)
     return _summary(defect, covered, n_rays)
 

@@ -37,8 +37,7 @@ ROUGHNESS_PASS_BAND = 1e-4
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     """Dice coefficient of two 0/1 arrays of the same shape (1.0 when both are empty)."""
-    a = a.astype(bool, copy=False)
-    b = b.astype(bool, copy=False)
+    a, b = (x.view(bool) if x.dtype == np.uint8 else x.astype(bool, copy=False) for x in (a, b))
     denom = int(np.count_nonzero(a)) + int(np.count_nonzero(b))
     return 1.0 if denom == 0 else 2.0 * np.count_nonzero(a & b) / denom
 
@@ -65,47 +64,62 @@ def _surface(a):
     return out
 
 
-def _cropped(a: Mask, b: Mask) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """C-ordered crops of both masks to the bounding box of their union (plus one voxel), and
-    the box's first index: every metric reads only there."""
-    bounds = [foreground_bounds(m.array) for m in (a, b)]
-    if any(x is None for x in bounds):
-        raise VoxelRearrangementError("surface distances need two non-empty masks")
-    lo = np.minimum(bounds[0][0], bounds[1][0])
-    hi = np.maximum(bounds[0][1], bounds[1][1])
-    region = box(lo, hi, margin=(1, 1, 1), shape=a.array.shape)
-    return (np.ascontiguousarray(a.array[region]), np.ascontiguousarray(b.array[region]),
-            np.array([s.start for s in region]))
+class _Crop:
+    """Both masks (uint8 0/1, same grid) cropped to the bounding box of their union plus one
+    voxel, C-ordered: every metric reads only there. ``offset`` is the box's first index."""
+
+    def __init__(self, a: Mask, b: Mask):
+        require_same_grid(a.grid, b.grid, "the prediction", "the reference")
+        bounds = [foreground_bounds(m.array) for m in (a, b)]
+        if any(x is None for x in bounds):
+            raise VoxelRearrangementError("surface distances need two non-empty masks")
+        lo = np.minimum(bounds[0][0], bounds[1][0])
+        hi = np.maximum(bounds[0][1], bounds[1][1])
+        region = box(lo, hi, margin=(1, 1, 1), shape=a.array.shape)
+        self.a = np.ascontiguousarray(a.array[region])
+        self.b = np.ascontiguousarray(b.array[region])
+        self.offset = np.array([s.start for s in region])
+        self.matrix = a.ijk_to_lps
+
+    def directed_distances(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Distances (mm) from each surface voxel of ``a`` to the surface of ``b`` and back."""
+        sa, sb = surface_voxels(self.a), surface_voxels(self.b)
+        ia, ib = np.flatnonzero(sa), np.flatnonzero(sb)  # each surface found once
+        pa, pb = self._world(ia), self._world(ib)
+        return (_distances_to(pa, pb, sb.reshape(-1)[ia]),
+                _distances_to(pb, pa, sa.reshape(-1)[ib]))
+
+    def _world(self, flat: np.ndarray) -> np.ndarray:
+        """World LPS (mm, N x 3) of the crop's voxels at C-order flat indices ``flat``."""
+        ijk = np.stack(np.unravel_index(flat, self.a.shape), axis=1) + self.offset
+        return index_to_lps(self.matrix, ijk)
+
+
+def _distances_to(src: np.ndarray, dst: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """Distance (mm) from every point of ``src`` (N x 3) to the nearest point of ``dst``;
+    ``shared`` (bool, N) marks the source points that are also destination points (distance 0)."""
+    out = np.zeros(len(src), dtype=np.float64)
+    away = ~shared
+    if away.any():
+        tree = cKDTree(dst, balanced_tree=False, compact_nodes=False)
+        out[away] = tree.query(src[away], workers=-1)[0]
+    return out
 
 
 def directed_surface_distances(a: Mask, b: Mask) -> Tuple[np.ndarray, np.ndarray]:
     """Distances (mm) from each surface voxel of ``a`` to the surface of ``b`` and back."""
-    require_same_grid(a.grid, b.grid, "the prediction", "the reference")
-    ca, cb, offset = _cropped(a, b)
-    sa, sb = surface_voxels(ca), surface_voxels(cb)
-    return (_distances_to(sa, sb, offset, a.ijk_to_lps),
-            _distances_to(sb, sa, offset, a.ijk_to_lps))
+    return _Crop(a, b).directed_distances()
 
 
-def _distances_to(src: np.ndarray, dst: np.ndarray, offset: np.ndarray,
-                  matrix: np.ndarray) -> np.ndarray:
-    """Distance (mm) from every voxel of ``src`` to the nearest voxel of ``dst``."""
-    out = np.zeros(int(np.count_nonzero(src)), dtype=np.float64)
-    only = (src & ~dst)  # coinciding surface voxels are at distance 0
-    if only.any():
-        tree = cKDTree(index_to_lps(matrix, np.argwhere(dst) + offset), balanced_tree=False,
-                       compact_nodes=False)
-        out[only[src]] = tree.query(index_to_lps(matrix, np.argwhere(only) + offset),
-                                    workers=-1)[0]
-    return out
+def _distance_summary(d1: np.ndarray, d2: np.ndarray) -> Dict[str, float]:
+    pooled = np.concatenate([d1, d2])
+    return {"hd95_mm": float(np.percentile(pooled, 95)), "assd_mm": float(pooled.mean()),
+            "hausdorff_mm": float(pooled.max())}
 
 
 def surface_distance_metrics(prediction: Mask, reference: Mask) -> Dict[str, float]:
     """HD95 (challenge: pooled 95th percentile), ASSD and the maximum (Hausdorff), in mm."""
-    d1, d2 = directed_surface_distances(prediction, reference)
-    pooled = np.concatenate([d1, d2])
-    return {"hd95_mm": float(np.percentile(pooled, 95)), "assd_mm": float(pooled.mean()),
-            "hausdorff_mm": float(pooled.max())}
+    return _distance_summary(*directed_surface_distances(prediction, reference))
 
 
 def surface_smoothness(mask: Mask) -> Dict[str, float]:
@@ -133,9 +147,9 @@ def evaluate(prediction: Mask, reference: Mask, smoothness: bool = True) -> Dict
         pool = ThreadPoolExecutor(max_workers=1)
         smooth = pool.submit(surface_smoothness, prediction)
     try:
-        cp, cr, _ = _cropped(prediction, reference)
-        out = {"dice": dice(cp, cr)}
-        out.update(surface_distance_metrics(prediction, reference))
+        crop = _Crop(prediction, reference)
+        out = {"dice": dice(crop.a, crop.b)}
+        out.update(_distance_summary(*crop.directed_distances()))
     finally:
         if smooth is not None:
             pool.shutdown(wait=True)

@@ -23,8 +23,8 @@ from ..evaluation.closure import (
     N_RAYS,
     REACH_MM,
     STEP_MM,
+    defect_directions,
     neighbour_distance,
-    open_directions,
     ray_groups,
     ray_hits,
     skull_centre,
@@ -54,7 +54,7 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     stage = Stage(progress)
     directions = sphere_directions(n_rays)
     centre = skull_centre(defective)
-    defect = open_directions(defective, directions, centre)
+    defect = defect_directions(defective, directions, centre)
     covered = ray_hits(implant, centre, directions)
     missing = _implants_openings(defect, covered, directions)
     report = {"open_rays_before": int(missing.sum()), "open_rays_after": int(missing.sum()),
