@@ -180,7 +180,7 @@ def markdown(meshing: list, results: list, implant_table: dict) -> str:
                          f"{np.mean([x['p95_mm'] for x in rows]):.3f} | "
                          f"{np.mean([x['staircase_index'] for x in rows]):.4f} | "
                          f"{all(x['watertight'] for x in rows)} | "
-                         f"{np.mean([x['pieces'] for x in rows]):.0f} | "
+                         f"{np.mean([x['components'] for x in rows]):.0f} | "
                          f"{np.mean([x['triangles'] for x in rows]):.0f} |")
         lines.append("")
     if implant_table:
