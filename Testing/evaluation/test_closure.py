@@ -6,6 +6,7 @@ import pytest
 
 from helpers import implant_with_hole
 from VoxelRearrangementLib import Mask, defect_coverage, read_mask
+from VoxelRearrangementLib.evaluation import closure as closure_module
 from VoxelRearrangementLib.evaluation.closure import (
     closure,
     defect_directions,
@@ -72,3 +73,23 @@ def test_a_low_lateral_defect_is_followed_below_the_vault_cone_by_symmetry(case0
     followed = defect_directions(defective, directions, centre)
     assert (truth & below).sum() > 40 and not (cone_only & below).any()
     assert np.array_equal(followed, truth)
+
+
+def test_a_low_frontal_defect_across_the_midline_is_followed_in_the_front_wedge(case069, monkeypatch):
+    """A round defect straight ahead, centred 25 degrees below the horizontal: its lower rays
+    have open mirror images (it spans the midline), so the mirror rule alone cannot follow
+    them; the front wedge, where complete skulls have bone, does, and adds nothing else below
+    the cone."""
+    complete, _, _ = case069
+    directions = sphere_directions()
+    defective, implant = cut_skull(complete, circular_defect(np.array([0.0, -np.cos(np.deg2rad(25)),
+                                                                        -np.sin(np.deg2rad(25))]),
+                                                             30.0), skull_centre(complete))
+    centre = skull_centre(defective)
+    truth = ray_hits(implant, centre, directions) & ~ray_hits(defective, centre, directions)
+    below = ~vault_cone(directions)
+    assert (truth & below).sum() > 30
+    followed = defect_directions(defective, directions, centre)
+    assert np.array_equal(followed & below, truth & below)
+    monkeypatch.setattr(closure_module, "FRONT_WEDGE_DEG", -1.0)  # the mirror rule alone
+    assert not (defect_directions(defective, directions, centre) & below & truth).any()

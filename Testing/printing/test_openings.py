@@ -66,13 +66,17 @@ def test_a_defect_the_network_left_wholly_open_is_closed(case069):
     assert dice(fixed.array, truth.array) > 0.6
 
 
-def test_a_defect_reaching_below_the_vault_cone_is_closed_there_too(sample_dir):
-    """A lateral defect cut low on the left side of the complete skull and no implant at all:
-    the patch covers the defect's lower rays as well (followed by left-right symmetry)."""
+@pytest.mark.parametrize("where", ["left", "front"])
+def test_a_defect_reaching_below_the_vault_cone_is_closed_there_too(sample_dir, where):
+    """A defect cut low (centred 25 degrees below the horizontal) into the complete skull, on
+    the left side or straight ahead across the midline, and no implant at all: the patch
+    covers the defect's lower rays as well (followed by left-right symmetry, or in the front
+    wedge)."""
     complete = read_mask(sample_dir / "skull069_complete.nrrd")
     e = np.deg2rad(-25.0)
-    defective, _ = cut_skull(complete, circular_defect(np.array([np.cos(e), 0.0, np.sin(e)]), 35.0),
-                             skull_centre(complete))
+    direction = np.array([np.cos(e), 0.0, np.sin(e)]) if where == "left" else \
+        np.array([0.0, -np.cos(e), np.sin(e)])
+    defective, _ = cut_skull(complete, circular_defect(direction, 35.0), skull_centre(complete))
     empty = Mask(np.zeros_like(defective.array), defective.ijk_to_lps)
     fixed, report = close_openings(defective, empty)
     coverage = defect_coverage(defective, fixed)

@@ -20,7 +20,10 @@ every such ray through the defect crosses it.
   (:func:`defect_directions`): below the cone, an escaping ray joins the defect when its
   mirror image about the sagittal plane through the centre meets bone and it neighbours the
   cone's defect rays; natural openings (orbits, foramen magnum, the scan's open bottom) are
-  symmetric and stay out.
+  symmetric and stay out. In the front wedge (within :data:`FRONT_WEDGE_DEG` of straight
+  ahead) complete skulls have bone down to that elevation, so there an escaping ray next to
+  the cone's defect rays joins the defect without the mirror rule: a low frontal defect
+  across the midline, whose mirror image is open too, is followed as well.
 
 Directions are world LPS unit vectors (superior = +z); grids may be sheared or rotated.
 """
@@ -39,6 +42,11 @@ from ..grids.geometry import Mask, require_same_grid
 VAULT_MIN_ELEVATION_DEG = -30.0
 #: Lowest elevation (degrees) a defect is followed to below the vault cone, by symmetry.
 EXTENSION_MIN_ELEVATION_DEG = -60.0
+#: Half-width (degrees of azimuth about straight ahead, anterior) of the front wedge below the
+#: vault cone where complete skulls have bone down to :data:`EXTENSION_MIN_ELEVATION_DEG` (the
+#: frontal and nasal bones, the back of the orbits seen from the centre): of the 118 wedge
+#: rays, SkullFix 000-059 let at most 4 escape (isolated gaps in thin bone).
+FRONT_WEDGE_DEG = 30.0
 #: Rays per full sphere (a ray per 3.1e-3 sr, neighbours about 3.2 degrees apart).
 N_RAYS = 4000
 #: Fewest neighbouring escaping rays that make an opening (see the module docstring).
@@ -135,6 +143,13 @@ def open_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     return openings(vault_cone(directions) & ~ray_hits(defective, centre, directions), directions)
 
 
+def front_wedge(directions: np.ndarray) -> np.ndarray:
+    """Bool (n,): the directions within :data:`FRONT_WEDGE_DEG` of azimuth of straight ahead
+    (anterior, world LPS -y), at any elevation."""
+    azimuth = np.degrees(np.arctan2(directions[:, 0], -directions[:, 1]))
+    return np.abs(azimuth) <= FRONT_WEDGE_DEG
+
+
 def mirrored(directions: np.ndarray) -> np.ndarray:
     """The directions mirrored about the sagittal plane (world LPS: x, left-right, negated)."""
     return directions * np.array([-1.0, 1.0, 1.0])
@@ -145,12 +160,12 @@ def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     """Bool (n,): the directions through the defect as far as they can be told without ground
     truth: :func:`open_directions` (the vault cone), followed below the cone down to
     :data:`EXTENSION_MIN_ELEVATION_DEG` by rays that cross no bone while their mirror image
-    (:func:`mirrored`) does, in groups (:func:`ray_groups`) that reach the cone's defect rays.
-    The mirror plane is the world sagittal plane through the skull's centre: a head turned or
-    rolled in the scanner's frame shifts it (the extension then misses rays, or takes an
-    asymmetry of the skull base for defect), and the part of a defect that lies below the cone
-    on both sides of the midline (low occipital, low frontal) is not followed: its mirror image
-    is open too."""
+    (:func:`mirrored`) does or that lie in the :func:`front_wedge`, in groups
+    (:func:`ray_groups`) that reach the cone's defect rays. The mirror plane is the world
+    sagittal plane through the skull's centre: a head turned or rolled in the scanner's frame
+    shifts it (the extension then misses rays, or takes an asymmetry of the skull base for
+    defect), and the part of a defect that lies below the cone on both sides of the midline
+    outside the front wedge (low occipital) is not followed: its mirror image is open too."""
     directions = sphere_directions() if directions is None else directions
     centre = skull_centre(defective) if centre_mm is None else centre_mm
     cone = vault_cone(directions)
@@ -159,8 +174,9 @@ def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     low = vault_cone(directions, EXTENSION_MIN_ELEVATION_DEG) & ~cone & ~hits
     if not defect.any() or not low.any():
         return defect
-    candidates = np.zeros(len(directions), dtype=bool)
-    candidates[low] = ray_hits(defective, centre, mirrored(directions[low]))
+    candidates = low & front_wedge(directions)
+    side = low & ~candidates
+    candidates[side] = ray_hits(defective, centre, mirrored(directions[side]))
     idx, labels = ray_groups(defect | candidates, directions)
     reached = np.unique(labels[defect[idx]])
     extended = np.zeros(len(directions), dtype=bool)
