@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from helpers import sheared_matrix, shell
+from VoxelRearrangementLib._shared.sections import sections
 from VoxelRearrangementLib.grids.geometry import intermediate_grid
 from VoxelRearrangementLib.grids.pyramid import degrade_template
 from VoxelRearrangementLib.grids.resample import downsample
+from VoxelRearrangementLib.synthesis import kernels
 from VoxelRearrangementLib.synthesis.codes import FULL, hamming_ball, level_codes
 from VoxelRearrangementLib.synthesis.hashtable import CodeHashTable
 from VoxelRearrangementLib.synthesis.level_step import SourceLevel
@@ -49,6 +51,33 @@ def test_codes_in_parallel_slabs_equal_one_pass(workers):
     many = SourceLevel.prepare(vol, workers)
     assert np.array_equal(one.mixed, many.mixed) and np.array_equal(one.code_volume, many.code_volume)
     assert one.mixed.any() and one.code_volume.dtype == many.code_volume.dtype
+
+
+@pytest.mark.parametrize("slabs", [1, 2, 3])
+def test_distinct_codes_rows_and_classes_equal_numpy(slabs):
+    """The compiled query of a level (a bit set of the 27-bit codes, ranks by popcount) gives
+    what np.unique gives, and each code's offset classes pooled from its voxels."""
+    rng = np.random.default_rng(5)
+    vol = (rng.random((23, 11, 9)) > 0.6).astype(np.uint8)
+    vol[0, 0, 0] = 1  # a code in the first word of the set
+    source = SourceLevel.prepare(vol)
+    masks = [rng.integers(0, 2 ** 63, n, dtype=np.uint64) for n in vol.shape]
+    mixed = source.mixed.view(np.uint8)
+    words, before, codes = kernels.code_set(mixed, source.code_volume)
+    expected, inverse = np.unique(source.code_volume[source.mixed], return_inverse=True)
+    assert np.array_equal(codes, expected)
+    code_row = np.empty(vol.shape, np.int32)
+    pooled = np.zeros((slabs, codes.size), np.uint64)
+    for n, part in enumerate(sections(vol.shape[0], slabs)):
+        kernels.code_rows(mixed, source.code_volume, part.start, part.stop, words, before,
+                          *masks, code_row, pooled[n])
+    assert np.array_equal(code_row[source.mixed], inverse.ravel())
+    assert np.all(code_row[~source.mixed] == -1)
+    want = np.zeros(codes.size, np.uint64)
+    i, j, k = np.nonzero(source.mixed)
+    np.bitwise_or.at(want, inverse.ravel(), masks[0][i] & masks[1][j] & masks[2][k])
+    flags = kernels.class_flags(pooled, 64)
+    assert np.array_equal(flags, (want[:, None] >> np.arange(64, dtype=np.uint64)) & 1 == 1)
 
 
 def test_hamming_ball_contents():

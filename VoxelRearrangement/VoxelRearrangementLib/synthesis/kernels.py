@@ -261,17 +261,87 @@ def hash_decisions(codes, used, masks, mask_ptr, margin_share, slot_keys, slot_r
     return out, exact, filled, reached
 
 
+# --- a level's distinct codes, each mixed voxel's row among them and the classes they need -
+
+#: Words of the bit set of every 27-bit code.
+CODE_WORDS = 1 << 21
+
+
 @njit(cache=True, nogil=True)
-def used_classes(masks_i, masks_j, masks_k, pi, pj, pk, group, n_groups, n_classes):
-    """(n_groups, n_classes) bool: the offset classes the children of the source voxels
-    ``(pi, pj, pk)`` have (per axis, a 64-bit mask of classes per source index; a voxel's
-    classes are the AND of its three), pooled (OR) by ``group``."""
-    pooled = np.zeros(n_groups, dtype=np.uint64)
-    for n in range(pi.size):
-        pooled[group[n]] |= masks_i[pi[n]] & masks_j[pj[n]] & masks_k[pk[n]]
-    out = np.zeros((n_groups, n_classes), dtype=np.bool_)
-    for g in range(n_groups):
-        bits = pooled[g]
+def _popcount(x):
+    """Set bits of a uint64."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True, nogil=True)
+def code_set(mixed, codes):
+    """The codes of the mixed voxels as a set: ``(words, before, distinct)``. ``words``
+    (uint64, :data:`CODE_WORDS`) holds a bit per 27-bit code, ``before[w]`` (int32) the number
+    of codes in the words before ``w``, ``distinct`` (int64) the codes in ascending order (what
+    ``np.unique`` gives)."""
+    n0, n1, n2 = mixed.shape
+    words = np.zeros(CODE_WORDS, dtype=np.uint64)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if mixed[i, j, k]:
+                    c = np.int64(codes[i, j, k])
+                    words[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+    before = np.empty(CODE_WORDS, dtype=np.int32)
+    total = 0
+    for w in range(CODE_WORDS):
+        before[w] = total
+        total += _popcount(words[w])
+    distinct = np.empty(total, dtype=np.int64)
+    n = 0
+    for w in range(CODE_WORDS):
+        x = words[w]
+        if x:
+            for b in range(64):
+                if (x >> np.uint64(b)) & np.uint64(1):
+                    distinct[n] = w * 64 + b
+                    n += 1
+    return words, before, distinct
+
+
+@njit(cache=True, nogil=True)
+def code_rows(mixed, codes, start, stop, words, before, masks_i, masks_j, masks_k, code_row,
+              pooled):
+    """For slices ``start .. stop`` (axis 0): ``code_row`` = the row of the voxel's code among
+    the codes of ``(words, before)`` (:func:`code_set`; -1 where the voxel is not mixed),
+    and ``pooled[row] |=`` the offset classes its children have (per axis a 64-bit mask of
+    classes per source index; a voxel's classes are the AND of its three)."""
+    _, n1, n2 = mixed.shape
+    one = np.uint64(1)
+    for i in range(start, stop):
+        mi = masks_i[i]
+        for j in range(n1):
+            mij = mi & masks_j[j]
+            for k in range(n2):
+                if mixed[i, j, k]:
+                    c = np.int64(codes[i, j, k])
+                    w = c >> 6
+                    below = words[w] & ((one << np.uint64(c & 63)) - one)  # codes < c in its word
+                    row = np.int64(before[w]) + _popcount(below)
+                    code_row[i, j, k] = row
+                    pooled[row] |= mij & masks_k[k]
+                else:
+                    code_row[i, j, k] = -1
+
+
+@njit(cache=True, nogil=True)
+def class_flags(pooled, n_classes):
+    """(rows, n_classes) bool from the class masks ``pooled`` (sets x rows, uint64), OR-ed over
+    the sets."""
+    n_sets, n_rows = pooled.shape
+    out = np.zeros((n_rows, n_classes), dtype=np.bool_)
+    for g in range(n_rows):
+        bits = pooled[0, g]
+        for t in range(1, n_sets):
+            bits |= pooled[t, g]
         for c in range(n_classes):
             if (bits >> np.uint64(c)) & np.uint64(1):
                 out[g, c] = True

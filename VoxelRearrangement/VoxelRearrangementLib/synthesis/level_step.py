@@ -72,15 +72,23 @@ class LevelStep:
         b = self.offset_bins
         return (self._axis_bins[0][i] * b + self._axis_bins[1][j]) * b + self._axis_bins[2][k]
 
-    def used_classes(self, parents: Tuple[np.ndarray, ...], group: np.ndarray,
-                     n_groups: int) -> np.ndarray:
-        """(n_groups, offset classes) bool: the offset classes that the children of the source
-        voxels ``parents`` have, pooled by ``group`` (e.g. the parent's code)."""
+    def query(self, source: "SourceLevel", slabs: Sequence[Section], run
+              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(codes, code_row, used)`` of ``source``: its mixed voxels' distinct codes (int64,
+        ascending), the row of each voxel's code among them (int32 volume, -1 where not
+        mixed) and the offset classes that each code's band voxels need ((codes, classes)
+        bool). The distinct codes are found in one pass; the rows and classes over the source
+        ``slabs`` (axis 0) with ``run(fn, items)``, which may run them in parallel (the result
+        does not depend on the split)."""
+        mixed = source.mixed.view(np.uint8)
+        words, before, codes = kernels.code_set(mixed, source.code_volume)
+        code_row = np.empty(source.binary.shape, dtype=np.int32)
+        pooled = np.zeros((len(slabs), codes.size), dtype=np.uint64)
         m = self._class_masks
-        return kernels.used_classes(m[0], m[1], m[2], *(np.ascontiguousarray(p, dtype=np.int64)
-                                                        for p in parents),
-                                    np.ascontiguousarray(group, dtype=np.int64), int(n_groups),
-                                    self.n_offset_classes)
+        run(lambda n: kernels.code_rows(mixed, source.code_volume, slabs[n].start, slabs[n].stop,
+                                        words, before, m[0], m[1], m[2], code_row, pooled[n]),
+            list(range(len(slabs))))
+        return codes, code_row, kernels.class_flags(pooled, self.n_offset_classes)
 
     def parents(self, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> Tuple[np.ndarray, ...]:
         """Source index (nearest voxel centre) of target voxels ``(i, j, k)``."""

@@ -181,7 +181,7 @@ def _synthesize(coarse: Mask, method: str, templates: Sequence, target: Grid,
             predictor = KDTreePredictor(tables.steps[s], step.ratio, workers=workers)
         source = SourceLevel.prepare(current, workers)
         section_list = list(sections(step.target.shape[0], workers * 4))
-        current, stats = _refine_step(predictor, source, step, section_list, run)
+        current, stats = _refine_step(predictor, source, step, section_list, run, workers)
         stats["seconds"] = round(time.perf_counter() - t, 3)
         report["steps"].append(stats)
     return _on_target(current, aligned, target)
@@ -206,18 +206,14 @@ def _tables(templates: Sequence, tables: Optional[StepTables], offset_bins: int,
 
 
 def _refine_step(predictor, source: SourceLevel, step: LevelStep,
-                 section_list: List[Section], run_sections) -> Tuple[np.ndarray, dict]:
+                 section_list: List[Section], run_sections, workers: int
+                 ) -> Tuple[np.ndarray, dict]:
     """Refine ``source`` onto ``step.target``: nearest parent value outside the band, the
-    predictor's decision inside it (trilinear on ties). ``run_sections(fn, sections)`` maps a
+    predictor's decision inside it (trilinear on ties). ``run_sections(fn, items)`` maps a
     function over sections (serially or in parallel) and returns the results in order."""
-    mixed_idx = np.nonzero(source.mixed)
-    query_codes, inverse = np.unique(source.code_volume[mixed_idx].astype(np.int64),
-                                     return_inverse=True)
-    inverse = inverse.ravel()
-    used = step.used_classes(mixed_idx, inverse, query_codes.size)
+    slabs = list(sections(source.binary.shape[0], workers))
+    query_codes, code_row, used = step.query(source, slabs, run_sections)
     decision, stats = predictor.decisions(query_codes, used)
-    code_row = np.full(source.binary.shape, -1, dtype=np.int32)
-    code_row[mixed_idx] = inverse
     out = np.empty(step.target.shape, dtype=np.uint8)
 
     def one(section: Section) -> int:
