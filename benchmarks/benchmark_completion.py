@@ -53,7 +53,7 @@ def inference_speed(model, repeats: int = 5) -> dict:
     """Median wall time of one 128 x 128 x 64 forward pass and its peak memory (MB above the
     level before it, the first pass included)."""
     rng = np.random.default_rng(0)
-    x = Mask((rng.random((128, 128, 64)) > 0.9).astype(np.uint8), np.eye(4))
+    x = (rng.random((128, 128, 64)) > 0.9).astype(np.uint8)
     times = []
     with PeakMemory() as mem:
         complete_coarse(x, model)  # warm-up (oneDNN primitive creation)

@@ -114,9 +114,10 @@ def coarse_case():
     """A labelled coarse case made from the synthetic skull (as the cache would hold it)."""
     skull, implant = skull_like()
     value = downsample_values(skull)
+    defective_value = downsample_values(defective_of(skull, implant))
     target = (value > 0.5).astype(np.uint8)
-    return CoarseCase("000", target, downsample(defective_of(skull, implant)).array & target,
-                      quantized(value), np.zeros_like(target),
+    return CoarseCase("000", target, (defective_value > 0.5) & target, quantized(value),
+                      quantized(defective_value), np.zeros_like(target),
                       downsample(skull).ijk_to_lps)
 
 
@@ -233,8 +234,8 @@ def test_train_command_checkpoints_logs_and_resumes(tmp_path):
               cache_dir=tmp_path / "cache", unlabelled_dir=unlabelled, unlabelled=["000"])
     h1 = train_completion(data, out, 2, max_minutes=0.0, **kw)  # stops after epoch 1
     assert len(h1) == 1 and out.is_file()
-    assert (tmp_path / "cache" / "labelled-000-v2.npz").is_file()
-    assert (tmp_path / "cache" / "unlabelled-000-v2.npz").is_file()
+    assert (tmp_path / "cache" / "labelled-000-v3.npz").is_file()
+    assert (tmp_path / "cache" / "unlabelled-000-v3.npz").is_file()
     assert {"dice_restored_challenge", "dice_restored_large"} <= set(h1[0])
     ck = tmp_path / "w_checkpoints" / "last.pt"
     h2 = train_completion(data, out, 2, resume=ck, **kw)
@@ -269,3 +270,76 @@ def test_the_kind_weights_decide_which_defects_training_draws(coarse_case, tmp_p
     proc = run_cli("train-completion", "--data", tmp_path, "--epochs", "1", "--out", tmp_path / "w.pt",
                    "--kind-weights", "a,b")
     assert proc.returncode == 2 and "not comma-separated numbers" in proc.stderr
+
+
+# --- networks that see and predict the downsampling's values (``--input values``) -----------
+
+def test_a_values_cut_is_the_cut_skulls_values(coarse_case):
+    defect = random_defect(np.random.default_rng(4), "lateral")
+    mask, removed = cut_defect(coarse_case, defect)
+    values, removed_too = cut_defect(coarse_case, defect, values=True)
+    assert values.dtype == np.float32 and 0.0 <= values.min() and values.max() <= 1.0
+    assert np.array_equal(removed, removed_too)
+    assert np.array_equal((values > 0.5) & coarse_case.target.astype(bool), mask.astype(bool))
+    partial = (values > 0.05) & (values < 0.95)
+    assert partial.sum() > 0.2 * (values > 0.5).sum()  # surfaces kept to a fraction of a voxel
+
+
+def test_values_are_turned_like_masks_and_stay_values(coarse_case):
+    target, defective = completion_data.case_values(coarse_case)
+    ignore = np.zeros_like(coarse_case.target)
+    for seed in range(3):
+        tm, dm, im = augment_pair(coarse_case.target, coarse_case.defective, ignore,
+                                  np.random.default_rng(seed))
+        tv, dv, iv = augment_pair(target, defective, ignore, np.random.default_rng(seed), values=True)
+        assert tv.dtype == np.float32 and 0.0 <= tv.min() and tv.max() <= 1.0 and np.all(dv <= tv)
+        assert dice(tv > 0.5, tm) > 0.95 and dice(dv > 0.5, dm) > 0.95  # the same transform
+        assert np.array_equal(iv, im)
+    x, y = training_sample(coarse_case, np.random.default_rng(5), values=True)
+    assert ((x > 0.05) & (x < 0.95)).any() and ((y[0] > 0.05) & (y[0] < 0.95)).any()
+
+
+def test_bone_the_input_holds_in_part_is_not_counted_as_restored():
+    # no defect: the input's values are the target's; a perfect prediction restores nothing,
+    # so the restored part's Dice term is 1 (the loss is the cross-entropy's alone)
+    rng = np.random.default_rng(0)
+    values = np.clip(rng.random((1, 1, 16, 16, 8)) * 1.4 - 0.2, 0.01, 0.99).astype(np.float32)
+    t = torch.from_numpy(values)
+    y = torch.cat([t, torch.ones_like(t), t], 1)
+    logits = torch.logit(t)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, t)
+    p = torch.sigmoid(logits)
+    whole = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    assert abs(_loss(logits, y).item() - (bce + whole).item()) < 1e-4
+    # weighting by (1 - input) instead would count every partial voxel: a term near 0.5
+    missing_t, missing_p = t * (1 - t), p * (1 - t)
+    assert 1 - (2 * (missing_p * missing_t).sum() + 1) / (missing_p.sum() + missing_t.sum() + 1) > 0.3
+
+
+def test_a_values_network_sees_values_and_says_so(tmp_path, monkeypatch, tiny_completion_weights):
+    from VoxelRearrangementLib.learned.completion import inference
+    from VoxelRearrangementLib.learned.weights import COMPLETION_FORMAT, export_weights
+    torch.manual_seed(0)
+    path = tmp_path / "values.pt"
+    export_weights(new_model({**TINY_COMPLETION, "values": 1}), path, COMPLETION_FORMAT, {})
+    seen = []
+    real = inference._probability
+    monkeypatch.setattr(inference, "_probability", lambda model, x: seen.append(x) or real(model, x))
+    defective = defective_of(*skull_like((48, 44, 32)))
+    res = complete_skull(defective, path, "cpu")
+    assert res.values and load_completion_model(path).config["values"] == 1
+    assert ((seen[0] > 0.05) & (seen[0] < 0.95)).any()  # the values, not a 0/1 mask
+    assert np.array_equal(res.defective.array, downsample(defective).array)
+    seen.clear()
+    res = complete_skull(defective, tiny_completion_weights, "cpu")
+    assert not res.values and set(np.unique(seen[0])) <= {0.0, 1.0}
+
+
+def test_train_command_trains_a_values_network(tmp_path):
+    data = fake_skullfix(tmp_path / "data", [skull_like((40, 40, 32 + 2 * k)) for k in range(2)])
+    out = tmp_path / "v.pt"
+    proc = run_cli("train-completion", "--data", data, "--train-cases", "000", "--holdout-cases",
+                   "001", "--epochs", "1", "--input", "values", "--out", out, "--cache",
+                   tmp_path / "cache", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert load_completion_model(out).config["values"] == 1

@@ -51,6 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how often each kind of synthetic defect is drawn, comma-separated in "
                         f"this order: {','.join(KINDS)} (default "
                         f"{','.join(f'{w:g}' for w in KIND_WEIGHTS)})")
+    p.add_argument("--input", choices=("masks", "values"), default="masks",
+                   help="what a new network sees and predicts: the challenge's 0/1 coarse masks, "
+                        "or the downsampling's values (0..1), which keep the bone's surfaces to "
+                        "a fraction of a coarse voxel (default masks; a resumed run keeps its own)")
     p.set_defaults(func=_train_completion)
 
     p = sub.add_parser("train-rearrangement",
@@ -98,7 +102,9 @@ def _train_completion(args: argparse.Namespace) -> int:
                       else sorted(p.name[:-5] for p in args.unlabelled.glob("*.nrrd")))
     history = completion_train.train_completion(
         args.data, args.out, args.epochs, unlabelled_dir=args.unlabelled, unlabelled=unlabelled,
-        init=args.init, kind_weights=args.kind_weights, **_common(args))
+        init=args.init, kind_weights=args.kind_weights,
+        config={**completion_train.DEFAULT_CONFIG, "values": int(args.input == "values")},
+        **_common(args))
     if history:
         best = max(history, key=lambda h: h["dice_restored"])
         print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "

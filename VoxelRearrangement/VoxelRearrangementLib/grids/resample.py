@@ -41,6 +41,13 @@ def downsample_many(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Mask]:
             for values, matrix in _zoom_values(mask, shapes)]
 
 
+def downsample_with_values(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE
+                           ) -> Tuple[np.ndarray, np.ndarray]:
+    """``(values, ijk_to_lps)``: the values :func:`downsample` thresholds (float64, its mask
+    is ``values > 0.5``) and the coarse grid's matrix, from one downsampling."""
+    return _zoom_values(binary(mask), [shape])[0]
+
+
 def downsample_values(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> np.ndarray:
     """The values (float32, about 0..1) that :func:`downsample` thresholds at 0.5: how much of
     each coarse voxel's (order-2 spline) neighbourhood is foreground."""

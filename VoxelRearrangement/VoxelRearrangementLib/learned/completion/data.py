@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 from ..._shared.arrays import foreground_bounds
 from ...evaluation.closure import open_directions, skull_centre, sphere_directions
 from ...grids.geometry import Mask, challenge_coarse_grid
-from ...grids.resample import downsample, downsample_values
+from ...grids.resample import downsample_values
 from ...io.masks import read_mask
 from ...io.skullfix import read_case
 from ..case_cache import cached_cases
@@ -58,13 +58,15 @@ MAX_ANGLES_DEG = (25.0, 10.0, 10.0)
 class CoarseCase:
     """One case at 128 x 128 x 64 (uint8 arrays, axes i, j, k, LPS-aligned as SkullFix):
     ``target`` (the skull to restore), ``defective`` (its challenge defect; for an unlabelled
-    case the skull itself), ``value`` (the downsampling's value of ``target`` at full
-    resolution, 0..255), ``ignore`` (voxels left out of the loss) and the grid."""
+    case the skull itself), ``value`` and ``defective_value`` (the downsampling's values of
+    ``target`` and ``defective`` at full resolution, 0..255), ``ignore`` (voxels left out of
+    the loss) and the grid."""
 
     case: str
     target: np.ndarray
     defective: np.ndarray
     value: np.ndarray
+    defective_value: np.ndarray
     ignore: np.ndarray
     ijk_to_lps: np.ndarray
 
@@ -82,9 +84,11 @@ def make_labelled(data_dir: Path, case: str) -> CoarseCase:
     """A SkullFix case: challenge defect cut at full resolution, both skulls downsampled."""
     complete, _, defective = read_case(data_dir, case)
     value = downsample_values(complete)
+    defective_value = downsample_values(defective)
     target = (value > 0.5).astype(np.uint8)
-    coarse_defective = downsample(defective).array & target
-    return CoarseCase(case, target, coarse_defective, quantized(value), np.zeros_like(target),
+    coarse_defective = (defective_value > 0.5) & target
+    return CoarseCase(case, target, coarse_defective.astype(np.uint8), quantized(value),
+                      quantized(defective_value), np.zeros_like(target),
                       challenge_coarse_grid(complete.grid).ijk_to_lps)
 
 
@@ -114,7 +118,7 @@ def make_unlabelled(folder: Path, case: str) -> CoarseCase:
     value = downsample_values(skull)
     target = (value > 0.5).astype(np.uint8)
     coarse = Mask(target, challenge_coarse_grid(skull.grid).ijk_to_lps)
-    return CoarseCase(case, target, target, quantized(value),
+    return CoarseCase(case, target, target, quantized(value), quantized(value),
                       ignored_region(coarse).astype(np.uint8), coarse.ijk_to_lps)
 
 
@@ -123,40 +127,51 @@ def load_cases(data_dir: Optional[Path], cases: Sequence[str], cache_dir: Path,
                progress: Optional[Callable[[float, str], None]] = None) -> List[CoarseCase]:
     """The labelled ``cases`` of the SkullFix folder ``data_dir`` and the ``unlabelled`` ones
     of ``unlabelled_dir``, computed once and cached in ``cache_dir``."""
-    out = cached_cases(CoarseCase, cases, cache_dir, lambda case: f"labelled-{case}-v2.npz",
+    out = cached_cases(CoarseCase, cases, cache_dir, lambda case: f"labelled-{case}-v3.npz",
                        lambda case: make_labelled(data_dir, case), progress, "labelled cases")
     if unlabelled:
         out += cached_cases(CoarseCase, list(unlabelled), cache_dir,
-                            lambda case: f"unlabelled-{case}-v2.npz",
+                            lambda case: f"unlabelled-{case}-v3.npz",
                             lambda case: make_unlabelled(unlabelled_dir, case), progress,
                             "unlabelled cases")
     return out
 
 
-def cut_defect(case: CoarseCase, defect: Defect) -> Tuple[np.ndarray, np.ndarray]:
-    """``(defective, removed)`` (uint8): ``case.target`` with ``defect`` cut out (partial volume
-    as at full resolution), and the bone it removed."""
+def cut_defect(case: CoarseCase, defect: Defect, values: bool = False
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """``(defective, removed)``: ``case.target`` with ``defect`` cut out (partial volume as at
+    full resolution), and the bone it removed (uint8). ``defective`` is the cut skull (uint8),
+    or with ``values`` its downsampling values (float32, 0..1)."""
     value = case.value.astype(np.float32) / 255.0
     centre = skull_centre(Mask(case.target, case.ijk_to_lps))
     fraction = defect_fraction(defect, value > 0.05, case.ijk_to_lps, centre)
     defective = cut(value, fraction) & case.target
-    return defective, case.target & (1 - defective)
+    removed = case.target & (1 - defective)
+    if values:
+        return np.clip(value * (1.0 - fraction), 0.0, 1.0), removed
+    return defective, removed
 
 
 def synthetic_sample(case: CoarseCase, rng: np.random.Generator, kind: Optional[str] = None,
-                     tries: int = 6, kind_weights: Sequence[float] = KIND_WEIGHTS
-                     ) -> Tuple[np.ndarray, str]:
+                     tries: int = 6, kind_weights: Sequence[float] = KIND_WEIGHTS,
+                     values: bool = False) -> Tuple[np.ndarray, str]:
     """``(defective, kind)``: ``case.target`` with a random synthetic defect (of ``kind``, or
     drawn with ``kind_weights``) that removes at least :data:`MIN_DEFECT_VOXELS` of bone,
-    mostly outside the ignored region."""
-    defective, defect = case.target, None
+    mostly outside the ignored region; ``defective`` as :func:`cut_defect` gives it."""
+    defective, defect = case_values(case)[1] if values else case.target, None
     for _ in range(tries):
         defect = random_defect(rng, kind, kind_weights=kind_weights)
-        defective, removed = cut_defect(case, defect)
+        defective, removed = cut_defect(case, defect, values)
         n = int(removed.sum())
         if n >= MIN_DEFECT_VOXELS and (removed & case.ignore).sum() < 0.3 * n:
             break
     return defective, defect.kind
+
+
+def case_values(case: CoarseCase) -> Tuple[np.ndarray, np.ndarray]:
+    """``(target, defective)`` of a case as downsampling values (float32, 0..1)."""
+    return (np.clip(case.value.astype(np.float32) / 255.0, 0.0, 1.0),
+            np.clip(case.defective_value.astype(np.float32) / 255.0, 0.0, 1.0))
 
 
 def _rotation(angles_rad: Sequence[float]) -> np.ndarray:
@@ -171,13 +186,14 @@ def _rotation(angles_rad: Sequence[float]) -> np.ndarray:
 
 
 def augment_pair(target: np.ndarray, defective: np.ndarray, ignore: np.ndarray,
-                 rng: np.random.Generator, max_shift: float = 4.0
+                 rng: np.random.Generator, max_shift: float = 4.0, values: bool = False
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same random left-right flip (axis i), rotation (:data:`MAX_ANGLES_DEG`), per-axis
     scale (:data:`SCALE_RANGE_IJ`, :data:`SCALE_RANGE_K`) and shift (up to ``max_shift``
     voxels plus the room a shrunk skull leaves; one sample in six is pushed against a border
-    of the volume) of the three volumes; linear interpolation, threshold 0.5; the defective
-    skull is kept inside the target."""
+    of the volume) of the three volumes, by linear interpolation; the defective skull is kept
+    inside the target. Masks (uint8) are thresholded at 0.5; with ``values``, ``target`` and
+    ``defective`` are downsampling values and stay values (float32, clipped to 0..1)."""
     if rng.random() < 0.5:
         target, defective, ignore = (np.flip(a, 0) for a in (target, defective, ignore))
     rot = _rotation(np.deg2rad([rng.uniform(-a, a) for a in MAX_ANGLES_DEG]))
@@ -192,17 +208,21 @@ def augment_pair(target: np.ndarray, defective: np.ndarray, ignore: np.ndarray,
     matrix = rot @ np.diag(1.0 / scale)  # output index -> input index
     centre = (shape - 1) / 2.0
     offset = centre - matrix @ centre + shift
-    out = [ndimage.affine_transform(np.ascontiguousarray(m, dtype=np.float32), matrix, offset,
-                                    order=1, mode="constant") > 0.5
-           for m in (target, defective, ignore)]
-    t, d, i = out
-    return t.astype(np.uint8), (d & t).astype(np.uint8), i.astype(np.uint8)
+    t, d, i = (ndimage.affine_transform(np.ascontiguousarray(m, dtype=np.float32), matrix, offset,
+                                        order=1, mode="constant")
+               for m in (target, defective, ignore))
+    if values:
+        t = np.clip(t, 0.0, 1.0)
+        return t, np.minimum(np.clip(d, 0.0, 1.0), t), (i > 0.5).astype(np.uint8)
+    t, d = t > 0.5, d > 0.5
+    return t.astype(np.uint8), (d & t).astype(np.uint8), (i > 0.5).astype(np.uint8)
 
 
 def mirrored(skull: np.ndarray) -> np.ndarray:
-    """``skull`` (axes i, j, k; i left-right) mirrored about its mid-sagittal plane, taken
-    as the middle of its extent along i (zeros where the mirror falls outside)."""
-    bounds = foreground_bounds(skull)
+    """``skull`` (axes i, j, k; i left-right; a mask, or downsampling values) mirrored about
+    its mid-sagittal plane, taken as the middle of its extent (values above 0.5) along i
+    (zeros where the mirror falls outside)."""
+    bounds = foreground_bounds(skull > 0.5)
     out = np.zeros_like(skull)
     if bounds is None:
         return out
@@ -220,13 +240,16 @@ def network_input(defective: np.ndarray) -> np.ndarray:
 
 
 def training_sample(case: CoarseCase, rng: np.random.Generator, p_challenge: float = P_CHALLENGE,
-                    kind_weights: Sequence[float] = KIND_WEIGHTS) -> Tuple[np.ndarray, np.ndarray]:
+                    kind_weights: Sequence[float] = KIND_WEIGHTS, values: bool = False
+                    ) -> Tuple[np.ndarray, np.ndarray]:
     """One sample: the network input (2, I, J, K) and the target (2, I, J, K): the skull to
     restore and the loss weight (0 in the ignored region). Synthetic defects are drawn with
-    ``kind_weights`` (one per :data:`~.defects.KINDS`)."""
+    ``kind_weights`` (one per :data:`~.defects.KINDS`). With ``values`` the input and the
+    skull to restore are downsampling values (see the module), else masks."""
+    target, challenge = case_values(case) if values else (case.target, case.defective)
     if case.labelled and rng.random() < p_challenge:
-        defective = case.defective
+        defective = challenge
     else:
-        defective, _ = synthetic_sample(case, rng, kind_weights=kind_weights)
-    target, defective, ignore = augment_pair(case.target, defective, case.ignore, rng)
+        defective, _ = synthetic_sample(case, rng, kind_weights=kind_weights, values=values)
+    target, defective, ignore = augment_pair(target, defective, case.ignore, rng, values=values)
     return network_input(defective), np.stack([target, 1 - ignore]).astype(np.float32)

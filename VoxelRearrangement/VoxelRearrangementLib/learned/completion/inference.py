@@ -4,8 +4,10 @@ A defective skull on any grid is brought to the challenge coarse format (128 x 1
 :func:`~VoxelRearrangementLib.grids.resample.downsample`, the same path as in training), completed
 by :class:`~VoxelRearrangementLib.learned.completion.model.CompletionUNet`, and returned on the coarse
 grid with its geometry: probabilities (float32, 0..1) and the binary completed skull
-(``probability > 0.5`` or the input bone, which is always kept). torch is imported only
-inside these functions.
+(``probability > 0.5`` or the input bone, which is always kept). A network trained on the
+downsampling's values (``values`` in its configuration) sees those values instead of the
+0/1 coarse mask, and its output is the completed skull's values (the surface where they
+cross 0.5). torch is imported only inside these functions.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from ..._shared.progress import Stage
 from ..._shared.resources import COMPLETION_WEIGHTS, resource_path
 from ...grids.geometry import Mask, binary
 from ...grids.orientation import Reorientation
-from ...grids.resample import downsample
+from ...grids.resample import downsample_with_values
 from ..weights import COMPLETION_FORMAT, load_weights, resolve_device
 
 PathLike = Union[str, Path]
@@ -29,13 +31,15 @@ PathLike = Union[str, Path]
 @dataclass
 class Completion:
     """Result on the coarse grid: ``probability`` (float32, i, j, k), ``mask`` (completed
-    skull, input bone included), ``defective`` (the coarse input) and ``device`` (where the
-    network ran: ``cpu`` or ``cuda``)."""
+    skull, input bone included), ``defective`` (the coarse input mask), ``device`` (where the
+    network ran: ``cpu`` or ``cuda``) and ``values`` (True when ``probability`` is the
+    completed skull's downsampling values, from a network trained on them)."""
 
     probability: np.ndarray
     mask: Mask
     defective: Mask
     device: str = "cpu"
+    values: bool = False
 
 
 def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu"):
@@ -57,20 +61,21 @@ def _probability(model, x: np.ndarray):
         return torch.sigmoid(logits)[0, 0].float().cpu().numpy()
 
 
-def complete_coarse(coarse: Mask, model, flip_average: bool = True) -> np.ndarray:
+def complete_coarse(coarse: np.ndarray, model, flip_average: bool = True) -> np.ndarray:
     """Probability (float32, same shape) of the complete skull for a coarse defective skull
-    in the canonical orientation (i left-right). A network with two inputs sees the skull and
-    its mirror image; with ``flip_average`` its prediction is averaged with the left-right
+    (i, j, k: a 0/1 mask, or downsampling values for a network trained on them) in the
+    canonical orientation (i left-right). A network with two inputs sees the skull and its
+    mirror image; with ``flip_average`` its prediction is averaged with the left-right
     flipped prediction of the flipped skull (test-time flip)."""
     from .data import network_input
-    if any(n % 16 for n in coarse.array.shape):
+    if any(n % 16 for n in coarse.shape):
         raise VoxelRearrangementError(
-            f"the coarse skull must have sides divisible by 16, got {coarse.array.shape}")
+            f"the coarse skull must have sides divisible by 16, got {coarse.shape}")
     if model.config.get("inputs", 1) == 1:
-        return _probability(model, coarse.array[None].astype(np.float32))
-    prob = _probability(model, network_input(coarse.array))
+        return _probability(model, coarse[None].astype(np.float32))
+    prob = _probability(model, network_input(coarse))
     if flip_average:
-        flipped = _probability(model, network_input(coarse.array[::-1]))[::-1]
+        flipped = _probability(model, network_input(coarse[::-1]))[::-1]
         prob = 0.5 * (prob + flipped)
     return prob
 
@@ -87,16 +92,19 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     defective = binary(defective, "the defective skull")
     if not defective.array.any():
         raise VoxelRearrangementError("the defective skull is empty")
-    stage.report(0.0, "downsampling to 128 x 128 x 64")
-    turn = Reorientation.of(defective.ijk_to_lps)
-    coarse = downsample(turn.mask(defective))
-    stage.report(0.4, "loading the completion network")
+    stage.report(0.0, "loading the completion network")
     if model is None:
         model = load_completion_model(weights, resolve_device(device))
+    values = bool(model.config.get("values", 0))
+    stage.report(0.1, "downsampling to 128 x 128 x 64")
+    turn = Reorientation.of(defective.ijk_to_lps)
+    values_array, matrix = downsample_with_values(turn.mask(defective))
+    coarse = Mask((values_array > 0.5).astype(np.uint8), matrix)
     stage.report(0.5, "completing the skull")
-    prob = complete_coarse(coarse, model)
+    prob = complete_coarse(np.clip(values_array, 0.0, 1.0).astype(np.float32) if values
+                           else coarse.array, model)
     mask = ((prob > 0.5) | coarse.array.astype(bool)).astype(np.uint8)
     stage.report(1.0, "completed")
     back = turn.unmask
     return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
-                      back(coarse), next(model.parameters()).device.type)
+                      back(coarse), next(model.parameters()).device.type, values)

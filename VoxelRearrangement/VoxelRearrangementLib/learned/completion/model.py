@@ -42,12 +42,17 @@ class CompletionUNet(nn.Module):
     when ``inputs`` is 2) -> logits of the complete skull (N, 1, I, J, K).
 
     I, J, K must be multiples of 16 (128 x 128 x 64 in practice). ``half`` channels at half
-    resolution, ``base``, 2 ``base``, 4 ``base`` at 1/4, 1/8, 1/16."""
+    resolution, ``base``, 2 ``base``, 4 ``base`` at 1/4, 1/8, 1/16. ``values`` (recorded in
+    the configuration, the layers do not depend on it): 1 when the network was trained on the
+    downsampling's values (0..1) instead of 0/1 masks, for its input and its target
+    (:mod:`.data`)."""
 
-    def __init__(self, half: int = 8, base: int = 32, inputs: int = 1) -> None:
+    def __init__(self, half: int = 8, base: int = 32, inputs: int = 1, values: int = 0) -> None:
         super().__init__()
         h, c, f = half, base, 8 * inputs
         self.config: Dict[str, int] = {"half": half, "base": base, "inputs": inputs}
+        if values:
+            self.config["values"] = 1
         self.enc1 = _block(f, h)                                               # 1/2
         self.enc2 = nn.Sequential(_block(h, c, 2), _block(c, c))              # 1/4
         self.enc3 = nn.Sequential(_block(c, 2 * c, 2), _block(2 * c, 2 * c))  # 1/8

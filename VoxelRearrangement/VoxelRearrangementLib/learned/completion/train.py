@@ -25,7 +25,7 @@ from ..._shared.progress import Stage
 from ...evaluation.metrics import dice
 from ..training import TrainingTask, prepare_training, run_training
 from ..weights import COMPLETION_FORMAT, DEFAULT_DEVICE, resolve_device
-from .data import CoarseCase, load_cases, network_input, synthetic_sample, training_sample
+from .data import CoarseCase, case_values, load_cases, network_input, synthetic_sample, training_sample
 from .defects import KIND_WEIGHTS, KINDS
 
 DEFAULT_TRAIN = tuple(f"{n:03d}" for n in range(0, 50))
@@ -39,7 +39,7 @@ DEFAULT_CONFIG = {"half": 8, "base": 32, "inputs": 2}
 def _loss(logits, target):
     """The loss of a batch: ``logits`` (N, 1, I, J, K); ``target`` (N, 3, I, J, K) holds the
     skull to restore, the loss weight (0 where ignored) and the input skull (which tells the
-    restored part)."""
+    restored part: what the skull to restore, or the prediction, holds beyond the input)."""
     import torch
     import torch.nn.functional as F
     skull, weight, inp = target[:, :1], target[:, 1:2], target[:, 2:3]
@@ -50,33 +50,37 @@ def _loss(logits, target):
     eps = 1.0
     dims = tuple(range(1, logits.ndim))
     d_all = (2 * (p * t).sum(dims) + eps) / (p.sum(dims) + t.sum(dims) + eps)
-    miss_t, miss_p = t * (1 - inp), p * (1 - inp)
+    # the bone beyond the input: for 0/1 masks t * (1 - inp) and p * (1 - inp); for values
+    # also 0 where the input's partial volume already holds the target's
+    miss_t, miss_p = F.relu(t - inp), F.relu(p - inp)
     d_miss = (2 * (miss_p * miss_t).sum(dims) + eps) / (miss_p.sum(dims) + miss_t.sum(dims) + eps)
     return bce + (1 - d_all).mean() + (1 - d_miss).mean()
 
 
-def validation_set(cases: Sequence[CoarseCase], seed: int) -> List[tuple]:
+def validation_set(cases: Sequence[CoarseCase], seed: int, values: bool = False) -> List[tuple]:
     """Fixed hold-out inputs: each case with its challenge defect and one seeded synthetic
-    defect of each of :data:`HOLDOUT_KINDS` (no augmentation)."""
+    defect of each of :data:`HOLDOUT_KINDS` (no augmentation); the inputs are masks, or
+    downsampling values with ``values`` (the same defects)."""
     out = []
     for n, case in enumerate(cases):
-        out.append((case.defective, case.target, "challenge"))
+        out.append((case_values(case)[1] if values else case.defective, case.target, "challenge"))
         for k, kind in enumerate(HOLDOUT_KINDS):
             rng = np.random.default_rng([seed, 10_000 + n, k])
-            out.append((synthetic_sample(case, rng, kind)[0], case.target, kind))
+            out.append((synthetic_sample(case, rng, kind, values=values)[0], case.target, kind))
     return out
 
 
 def holdout_scores(model, samples: Sequence[tuple], device: str) -> Dict[str, float]:
     """Mean coarse Dice of the completed skull (prediction | input) and of the restored part,
-    over all samples and per defect kind (call under ``torch.no_grad()``, eval mode)."""
+    over all samples and per defect kind (call under ``torch.no_grad()``, eval mode). Inputs
+    given as values count as bone above 0.5, as the challenge's masks do."""
     import torch
     res: Dict[str, List[float]] = {}
     two = model.config.get("inputs", 1) == 2
     for inp, target, kind in samples:
         x = network_input(inp) if two else inp[None].astype(np.float32)
         pred = (model(torch.from_numpy(x)[None].to(device))[0, 0] > 0).cpu().numpy()
-        inb = inp.astype(bool)
+        inb = inp > 0.5
         full = pred | inb
         restored = dice(full & ~inb, target.astype(bool) & ~inb)
         res.setdefault("dice", []).append(dice(full, target))
@@ -123,10 +127,11 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                        unlabelled, stage.sub(0.0, 0.05).report)
     n_train = len(train_cases)
     train = cases[:n_train] + cases[n_train + len(holdout_cases):]
-    val = validation_set(cases[n_train:n_train + len(holdout_cases)], seed)
+    values = bool(_resumed_config(resume, config).get("values", 0))
+    val = validation_set(cases[n_train:n_train + len(holdout_cases)], seed, values)
 
     def sample(index: int, rng: np.random.Generator):
-        inp, target = training_sample(train[index], rng, kind_weights=kind_weights)
+        inp, target = training_sample(train[index], rng, kind_weights=kind_weights, values=values)
         return inp[None], np.concatenate([target, inp[:1]])[None]
 
     def initialize(model) -> None:
@@ -143,6 +148,17 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
         initialize=initialize if init is not None else None)
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
                         stage.sub(0.05, 1.0))
+
+
+def _resumed_config(resume: Optional[Path], config: Dict) -> Dict:
+    """The network configuration a run trains: the checkpoint's when resuming, else ``config``."""
+    if resume is None:
+        return config
+    import torch
+    try:
+        return dict(torch.load(resume, map_location="cpu", weights_only=True)["config"])
+    except Exception as exc:
+        raise VoxelRearrangementError(f"{resume}: not a usable checkpoint ({exc})") from exc
 
 
 def _normalised(kind_weights: Sequence[float]) -> np.ndarray:
