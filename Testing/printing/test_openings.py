@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from helpers import implant_with_hole
 from VoxelRearrangementLib import Mask, defect_coverage, read_mask
-from VoxelRearrangementLib.evaluation.closure import skull_centre
+from VoxelRearrangementLib.evaluation.closure import closure, skull_centre
 from VoxelRearrangementLib.evaluation.metrics import dice
 from VoxelRearrangementLib.learned.completion.defects import circular_defect, cut_skull
 from VoxelRearrangementLib.printing.openings import close_openings
@@ -76,11 +76,12 @@ def test_a_defect_reaching_below_the_vault_cone_is_closed_there_too(sample_dir, 
     e = np.deg2rad(-25.0)
     direction = np.array([np.cos(e), 0.0, np.sin(e)]) if where == "left" else \
         np.array([0.0, -np.cos(e), np.sin(e)])
-    defective, _ = cut_skull(complete, circular_defect(direction, 35.0), skull_centre(complete))
+    defective, truth = cut_skull(complete, circular_defect(direction, 35.0), skull_centre(complete))
     empty = Mask(np.zeros_like(defective.array), defective.ijk_to_lps)
     fixed, report = close_openings(defective, empty)
     coverage = defect_coverage(defective, fixed)
     assert coverage["defect_rays"] > 180 and coverage["closed_fraction"] >= 0.99
+    assert closure(defective, fixed, truth)["closed_fraction"] >= 0.99  # the cut, not the rule
 
 
 def test_the_patch_continues_the_outer_shell_not_bone_inside_it():

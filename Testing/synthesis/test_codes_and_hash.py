@@ -59,9 +59,8 @@ def test_distinct_codes_rows_and_classes_equal_numpy(slabs):
     what np.unique gives, and each code's offset classes pooled from its voxels."""
     rng = np.random.default_rng(5)
     vol = (rng.random((23, 11, 9)) > 0.6).astype(np.uint8)
-    vol[0, 0, 0] = 1  # a code in the first word of the set
     source = SourceLevel.prepare(vol)
-    masks = [rng.integers(0, 2 ** 63, n, dtype=np.uint64) for n in vol.shape]
+    masks = [rng.integers(0, 2 ** 64, n, dtype=np.uint64, endpoint=False) for n in vol.shape]
     mixed = source.mixed.view(np.uint8)
     words, before, codes = kernels.code_set(mixed, source.code_volume)
     expected, inverse = np.unique(source.code_volume[source.mixed], return_inverse=True)

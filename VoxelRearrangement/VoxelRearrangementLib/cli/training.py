@@ -51,10 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how often each kind of synthetic defect is drawn, comma-separated in "
                         f"this order: {','.join(KINDS)} (default "
                         f"{','.join(f'{w:g}' for w in KIND_WEIGHTS)})")
-    p.add_argument("--input", choices=("masks", "values"), default="masks",
-                   help="what a new network sees and predicts: the challenge's 0/1 coarse masks, "
+    p.add_argument("--input", choices=("masks", "values"),
+                   help="what the network sees and predicts: the challenge's 0/1 coarse masks, "
                         "or the downsampling's values (0..1), which keep the bone's surfaces to "
-                        "a fraction of a coarse voxel (default masks; a resumed run keeps its own)")
+                        "a fraction of a coarse voxel (default: masks, or what a resumed run was "
+                        "trained on)")
     p.set_defaults(func=_train_completion)
 
     p = sub.add_parser("train-rearrangement",
@@ -103,8 +104,7 @@ def _train_completion(args: argparse.Namespace) -> int:
     history = completion_train.train_completion(
         args.data, args.out, args.epochs, unlabelled_dir=args.unlabelled, unlabelled=unlabelled,
         init=args.init, kind_weights=args.kind_weights,
-        config={**completion_train.DEFAULT_CONFIG, "values": int(args.input == "values")},
-        **_common(args))
+        values=None if args.input is None else args.input == "values", **_common(args))
     if history:
         best = max(history, key=lambda h: h["dice_restored"])
         print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "

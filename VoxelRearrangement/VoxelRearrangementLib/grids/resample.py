@@ -51,7 +51,7 @@ def downsample_with_values(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_S
 def downsample_values(mask: Mask, shape: Sequence[int] = CHALLENGE_COARSE_SHAPE) -> np.ndarray:
     """The values (float32, about 0..1) that :func:`downsample` thresholds at 0.5: how much of
     each coarse voxel's (order-2 spline) neighbourhood is foreground."""
-    return _zoom_values(binary(mask), [shape])[0][0].astype(np.float32)
+    return downsample_with_values(mask, shape)[0].astype(np.float32)
 
 
 def _zoom_values(mask: Mask, shapes: Sequence[Sequence[int]]) -> List[Tuple[np.ndarray, np.ndarray]]:

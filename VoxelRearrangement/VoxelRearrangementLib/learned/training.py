@@ -47,6 +47,19 @@ def prepare_training(data_dir: Path, train_cases: Sequence[str], holdout_cases: 
     return ckdir, Path(cache_dir) if cache_dir else ckdir / "cache"
 
 
+def read_checkpoint(path: Path, device: str = "cpu") -> dict:
+    """A resumable checkpoint (``last.pt``: model, optimiser, configuration, history), loaded
+    safely; a clear error naming the file when it is not one."""
+    import torch
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(ck, dict) or not {"model", "optimizer", "config", "epoch"} <= set(ck):
+            raise ValueError("not a training checkpoint")
+        return ck
+    except Exception as exc:
+        raise VoxelRearrangementError(f"{path}: not a usable checkpoint ({exc})") from exc
+
+
 @dataclass
 class TrainingTask:
     """What differs between the networks.
@@ -88,8 +101,8 @@ def run_training(task: TrainingTask, out: Path, checkpoint_dir: Path, epochs: in
     history: List[Dict] = []
     start_epoch, best = 0, -np.inf
     if resume is not None:
+        ck = read_checkpoint(resume, device)
         try:
-            ck = torch.load(resume, map_location=device, weights_only=True)
             model = task.new_model(ck["config"]).to(device)
             opt = torch.optim.Adam(model.parameters(), lr=lr)
             model.load_state_dict(ck["model"])

@@ -56,13 +56,14 @@ class Refinement:
 
 
 def _section_runner(workers: int) -> Callable:
-    """``run(fn, sections)``: results in section order, serial or in ``workers`` threads. Each
-    section writes a disjoint slab of the output, so the result does not depend on ``workers``."""
-    def run(fn, section_list: List[Section]):
+    """``run(fn, items)``: ``fn`` of each item (sections, or slab numbers), results in order,
+    serial or in ``workers`` threads. Each item writes a disjoint part of the output, so the
+    result does not depend on ``workers``."""
+    def run(fn, items: List):
         if workers <= 1:
-            return [fn(s) for s in section_list]
+            return [fn(s) for s in items]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(fn, section_list))
+            return list(pool.map(fn, items))
     return run
 
 

@@ -1,12 +1,12 @@
 """Training data of the coarse completion network: cached coarse cases, defects, augmentation,
 the network's input channels. No torch here.
 
-Two sources, each case read once at full resolution and cached as ``.npz`` (~0.2 MB):
+Two sources, each case read once at full resolution and cached as ``.npz`` (~0.3 MB):
 
 * labelled SkullFix cases (``complete/`` + ``implant/``): the coarse complete skull (the
   target), its challenge defect cut at full resolution and downsampled, and the
-  downsampling's values of the complete skull (for cutting synthetic defects with partial
-  volume, :mod:`.defects`);
+  downsampling's values of both skulls (for cutting synthetic defects with partial volume,
+  :mod:`.defects`, and for networks that see values);
 * unlabelled defective skulls (``skullfix-test/defective``: other patients, each with an
   unknown challenge defect): the coarse defective skull is the target around a *second*,
   synthetic defect cut into its intact bone; the region of the original defect (the
@@ -18,6 +18,13 @@ then the same random left-right flip, rotation (tilted heads: up to 25 degrees a
 left-right axis), per-axis scale and shift (sometimes to the volume's border) of the input,
 the target and the ignored region. The network sees the defective skull and its mirror image
 about the skull's mid-sagittal plane (:func:`network_input`).
+
+Two kinds of network (``values`` in its configuration): a *mask* network sees and predicts
+the challenge's 0/1 coarse masks (``zoom > 0.5``); a *values* network sees and predicts the
+downsampling's values themselves (0..1: how much of each coarse voxel's neighbourhood is
+bone), which keep the bone's surfaces to a fraction of a coarse voxel. Its samples are made
+from the values (cut, turned and scaled as values), so its target stays what the
+downsampling of a turned skull gives, not a mask interpolated and thresholded again.
 """
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ from scipy.spatial import cKDTree
 from ..._shared.arrays import foreground_bounds
 from ...evaluation.closure import open_directions, skull_centre, sphere_directions
 from ...grids.geometry import Mask, challenge_coarse_grid
-from ...grids.resample import downsample_values
+from ...grids.resample import downsample_values, downsample_with_values
 from ...io.masks import read_mask
 from ...io.skullfix import read_case
 from ..case_cache import cached_cases
@@ -84,9 +91,9 @@ def make_labelled(data_dir: Path, case: str) -> CoarseCase:
     """A SkullFix case: challenge defect cut at full resolution, both skulls downsampled."""
     complete, _, defective = read_case(data_dir, case)
     value = downsample_values(complete)
-    defective_value = downsample_values(defective)
+    defective_value, _ = downsample_with_values(defective)
     target = (value > 0.5).astype(np.uint8)
-    coarse_defective = (defective_value > 0.5) & target
+    coarse_defective = (defective_value > 0.5) & target  # downsample(defective)'s mask
     return CoarseCase(case, target, coarse_defective.astype(np.uint8), quantized(value),
                       quantized(defective_value), np.zeros_like(target),
                       challenge_coarse_grid(complete.grid).ijk_to_lps)
@@ -127,11 +134,11 @@ def load_cases(data_dir: Optional[Path], cases: Sequence[str], cache_dir: Path,
                progress: Optional[Callable[[float, str], None]] = None) -> List[CoarseCase]:
     """The labelled ``cases`` of the SkullFix folder ``data_dir`` and the ``unlabelled`` ones
     of ``unlabelled_dir``, computed once and cached in ``cache_dir``."""
-    out = cached_cases(CoarseCase, cases, cache_dir, lambda case: f"labelled-{case}-v3.npz",
+    out = cached_cases(CoarseCase, cases, cache_dir, lambda case: f"labelled-{case}-v4.npz",
                        lambda case: make_labelled(data_dir, case), progress, "labelled cases")
     if unlabelled:
         out += cached_cases(CoarseCase, list(unlabelled), cache_dir,
-                            lambda case: f"unlabelled-{case}-v3.npz",
+                            lambda case: f"unlabelled-{case}-v4.npz",
                             lambda case: make_unlabelled(unlabelled_dir, case), progress,
                             "unlabelled cases")
     return out
@@ -142,14 +149,15 @@ def cut_defect(case: CoarseCase, defect: Defect, values: bool = False
     """``(defective, removed)``: ``case.target`` with ``defect`` cut out (partial volume as at
     full resolution), and the bone it removed (uint8). ``defective`` is the cut skull (uint8),
     or with ``values`` its downsampling values (float32, 0..1)."""
-    value = case.value.astype(np.float32) / 255.0
+    value = _values(case.value)
     centre = skull_centre(Mask(case.target, case.ijk_to_lps))
-    fraction = defect_fraction(defect, value > 0.05, case.ijk_to_lps, centre)
+    # a mask only needs the voxels that can stay bone; values are cut wherever they are not
+    # zero, so that no faint trace of the removed surfaces is left in the defect
+    where = value > 0.0 if values else value > 0.05
+    fraction = defect_fraction(defect, where, case.ijk_to_lps, centre)
     defective = cut(value, fraction) & case.target
     removed = case.target & (1 - defective)
-    if values:
-        return np.clip(value * (1.0 - fraction), 0.0, 1.0), removed
-    return defective, removed
+    return (value * (1.0 - fraction) if values else defective), removed
 
 
 def synthetic_sample(case: CoarseCase, rng: np.random.Generator, kind: Optional[str] = None,
@@ -158,8 +166,8 @@ def synthetic_sample(case: CoarseCase, rng: np.random.Generator, kind: Optional[
     """``(defective, kind)``: ``case.target`` with a random synthetic defect (of ``kind``, or
     drawn with ``kind_weights``) that removes at least :data:`MIN_DEFECT_VOXELS` of bone,
     mostly outside the ignored region; ``defective`` as :func:`cut_defect` gives it."""
-    defective, defect = case_values(case)[1] if values else case.target, None
-    for _ in range(tries):
+    defective = defect = None
+    for _ in range(max(1, tries)):
         defect = random_defect(rng, kind, kind_weights=kind_weights)
         defective, removed = cut_defect(case, defect, values)
         n = int(removed.sum())
@@ -170,8 +178,12 @@ def synthetic_sample(case: CoarseCase, rng: np.random.Generator, kind: Optional[
 
 def case_values(case: CoarseCase) -> Tuple[np.ndarray, np.ndarray]:
     """``(target, defective)`` of a case as downsampling values (float32, 0..1)."""
-    return (np.clip(case.value.astype(np.float32) / 255.0, 0.0, 1.0),
-            np.clip(case.defective_value.astype(np.float32) / 255.0, 0.0, 1.0))
+    return _values(case.value), _values(case.defective_value)
+
+
+def _values(quantized_values: np.ndarray) -> np.ndarray:
+    """Values stored by :func:`quantized` (uint8) as float32 0..1."""
+    return quantized_values.astype(np.float32) / 255.0
 
 
 def _rotation(angles_rad: Sequence[float]) -> np.ndarray:

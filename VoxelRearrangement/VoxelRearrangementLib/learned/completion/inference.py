@@ -1,9 +1,10 @@
 """Skull completion with the bundled coarse network (inference).
 
 A defective skull on any grid is brought to the challenge coarse format (128 x 128 x 64,
-:func:`~VoxelRearrangementLib.grids.resample.downsample`, the same path as in training), completed
-by :class:`~VoxelRearrangementLib.learned.completion.model.CompletionUNet`, and returned on the coarse
-grid with its geometry: probabilities (float32, 0..1) and the binary completed skull
+:func:`~VoxelRearrangementLib.grids.resample.downsample_with_values`, the downsampling the
+training cases were made with), completed by
+:class:`~VoxelRearrangementLib.learned.completion.model.CompletionUNet`, and returned on the
+coarse grid with its geometry: probabilities (float32, 0..1) and the binary completed skull
 (``probability > 0.5`` or the input bone, which is always kept). A network trained on the
 downsampling's values (``values`` in its configuration) sees those values instead of the
 0/1 coarse mask, and its output is the completed skull's values (the surface where they
@@ -62,11 +63,12 @@ def _probability(model, x: np.ndarray):
 
 
 def complete_coarse(coarse: np.ndarray, model, flip_average: bool = True) -> np.ndarray:
-    """Probability (float32, same shape) of the complete skull for a coarse defective skull
-    (i, j, k: a 0/1 mask, or downsampling values for a network trained on them) in the
-    canonical orientation (i left-right). A network with two inputs sees the skull and its
-    mirror image; with ``flip_average`` its prediction is averaged with the left-right
-    flipped prediction of the flipped skull (test-time flip)."""
+    """Probability (float32, same shape; for a network trained on values, the values) of the
+    complete skull for a coarse defective skull (i, j, k: a 0/1 mask, or the downsampling's
+    values for a network trained on them) in the canonical orientation (i left-right). A
+    network with two inputs sees the skull and its mirror image; with ``flip_average`` its
+    prediction is averaged with the left-right flipped prediction of the flipped skull
+    (test-time flip)."""
     from .data import network_input
     if any(n % 16 for n in coarse.shape):
         raise VoxelRearrangementError(

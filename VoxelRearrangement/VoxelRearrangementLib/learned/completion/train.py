@@ -23,7 +23,7 @@ import numpy as np
 from ..._shared.errors import VoxelRearrangementError
 from ..._shared.progress import Stage
 from ...evaluation.metrics import dice
-from ..training import TrainingTask, prepare_training, run_training
+from ..training import TrainingTask, prepare_training, read_checkpoint, run_training
 from ..weights import COMPLETION_FORMAT, DEFAULT_DEVICE, resolve_device
 from .data import CoarseCase, case_values, load_cases, network_input, synthetic_sample, training_sample
 from .defects import KIND_WEIGHTS, KINDS
@@ -97,13 +97,15 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                      lr: float = 2e-3, config: Optional[Dict] = None,
                      unlabelled_dir: Optional[Path] = None, unlabelled: Sequence[str] = (),
                      init: Optional[Path] = None, max_minutes: Optional[float] = None,
-                     kind_weights: Sequence[float] = KIND_WEIGHTS,
+                     kind_weights: Sequence[float] = KIND_WEIGHTS, values: Optional[bool] = None,
                      progress: Optional[Callable[[float, str], None]] = None,
                      cancel: Optional[Callable[[], bool]] = None) -> List[Dict]:
     """Train (or resume) the completion network; returns the per-epoch history.
 
     ``kind_weights``: how often each of :data:`~.defects.KINDS` is drawn for a synthetic
     defect (non-negative, normalised here; default :data:`~.defects.KIND_WEIGHTS`).
+    ``values``: whether the network sees and predicts the downsampling's values instead of
+    0/1 masks (:mod:`.data`); None: the checkpoint's kind when resuming, else masks.
 
     ``unlabelled`` ids of ``unlabelled_dir`` join the training cases (self-supervised, see
     :mod:`.data`); ``init`` starts a fresh run from earlier weights (widened to the new inputs,
@@ -127,7 +129,14 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                        unlabelled, stage.sub(0.0, 0.05).report)
     n_train = len(train_cases)
     train = cases[:n_train] + cases[n_train + len(holdout_cases):]
-    values = bool(_resumed_config(resume, config).get("values", 0))
+    if resume is not None:  # a resumed run trains the network of its checkpoint
+        config = dict(read_checkpoint(resume)["config"])
+        if values is not None and bool(values) != bool(config.get("values", 0)):
+            raise VoxelRearrangementError(
+                f"{resume}: its network was trained on {_kind(not values)}, not {_kind(values)}")
+    elif values is not None:
+        config["values"] = int(values)
+    values = bool(config.get("values", 0))
     val = validation_set(cases[n_train:n_train + len(holdout_cases)], seed, values)
 
     def sample(index: int, rng: np.random.Generator):
@@ -150,15 +159,8 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                         stage.sub(0.05, 1.0))
 
 
-def _resumed_config(resume: Optional[Path], config: Dict) -> Dict:
-    """The network configuration a run trains: the checkpoint's when resuming, else ``config``."""
-    if resume is None:
-        return config
-    import torch
-    try:
-        return dict(torch.load(resume, map_location="cpu", weights_only=True)["config"])
-    except Exception as exc:
-        raise VoxelRearrangementError(f"{resume}: not a usable checkpoint ({exc})") from exc
+def _kind(values: bool) -> str:
+    return "the downsampling's values" if values else "0/1 masks"
 
 
 def _normalised(kind_weights: Sequence[float]) -> np.ndarray:
