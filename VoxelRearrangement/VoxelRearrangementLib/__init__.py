@@ -21,31 +21,45 @@ command line, also the Slicer worker); :mod:`.options`, :mod:`.pipeline` (``run`
 """
 __version__ = "0.1.0"
 
-from ._shared.errors import Cancelled, GridMismatchError, VoxelRearrangementError
-from .batch import run_batch
-from .ct.segment import skull_from_ct
-from .evaluation.closure import defect_coverage
-from .evaluation.implant_metrics import implant_metrics
-from .evaluation.metrics import evaluate
-from .grids.geometry import Grid, Image, Mask
-from .grids.resample import downsample, resample_mask
-from .io.images import read_image, write_image
-from .io.masks import read_grid, read_mask, write_mask
-from .io.meshes import read_mesh, write_mesh
-from .learned.completion.inference import Completion, complete_skull
-from .options import PipelineOptions
-from .pipeline import run_pipeline
-from .printing.fit import fit_implant
-from .printing.implant import extract_implant
-from .printing.meshing import Mesh, mask_to_mesh
-from .printing.printability import printability_report
-from .synthesis.refine import METHODS, Refinement, refine
+import importlib
 
-__all__ = [
-    "Cancelled", "Completion", "Grid", "GridMismatchError", "Image", "METHODS", "Mask", "Mesh",
-    "PipelineOptions", "Refinement", "VoxelRearrangementError", "complete_skull",
-    "defect_coverage", "downsample", "evaluate", "extract_implant", "fit_implant", "implant_metrics",
-    "mask_to_mesh", "printability_report", "read_grid", "read_image", "read_mask", "read_mesh",
-    "refine", "skull_from_ct", "write_image",
-    "resample_mask", "run_batch", "run_pipeline", "write_mask", "write_mesh", "__version__",
-]
+#: The public API: each name and the module that defines it, imported on first use (PEP 562),
+#: so that ``import VoxelRearrangementLib`` and its command line load only what they use
+#: (VTK, SciPy's image filters and Dask only where needed).
+_API = {
+    "Cancelled": "._shared.errors", "GridMismatchError": "._shared.errors",
+    "VoxelRearrangementError": "._shared.errors",
+    "run_batch": ".batch",
+    "skull_from_ct": ".ct.segment",
+    "defect_coverage": ".evaluation.closure",
+    "implant_metrics": ".evaluation.implant_metrics",
+    "evaluate": ".evaluation.metrics",
+    "Grid": ".grids.geometry", "Image": ".grids.geometry", "Mask": ".grids.geometry",
+    "downsample": ".grids.resample", "resample_mask": ".grids.resample",
+    "read_image": ".io.images", "write_image": ".io.images",
+    "read_grid": ".io.masks", "read_mask": ".io.masks", "write_mask": ".io.masks",
+    "read_mesh": ".io.meshes", "write_mesh": ".io.meshes",
+    "Completion": ".learned.completion.inference", "complete_skull": ".learned.completion.inference",
+    "PipelineOptions": ".options",
+    "run_pipeline": ".pipeline",
+    "fit_implant": ".printing.fit",
+    "extract_implant": ".printing.implant",
+    "Mesh": ".printing.meshing", "mask_to_mesh": ".printing.meshing",
+    "printability_report": ".printing.printability",
+    "METHODS": ".synthesis.refine", "Refinement": ".synthesis.refine", "refine": ".synthesis.refine",
+}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))
+
+
+__all__ = [*_API, "__version__"]

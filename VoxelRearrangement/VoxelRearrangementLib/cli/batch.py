@@ -13,13 +13,13 @@ from pathlib import Path
 from .. import options as pipeline_options
 from .._shared.bounds import argument
 from .._shared.cores import usable_cores
+from .commands import add_command
 from .protocol import ExitCode, print_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..batch import DEFAULT_MEMORY_PER_WORKER
-    b = sub.add_parser("batch", help="run on every case of a folder, in parallel on Dask "
-                                     "(resumable; summary.csv)")
+    b = add_command(sub, "batch")
     b.add_argument("--input-dir", required=True, type=Path, help="folder of the input masks")
     b.add_argument("--output-dir", required=True, type=Path,
                    help="one folder per case is made here, and summary.csv")

@@ -14,11 +14,12 @@ from ..checks import check_skull
 from ..io.masks import check_mask_output, read_mask, write_mask, write_probability
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
 from ..synthesis.refine import METHODS, TEMPLATE_METHODS
+from .commands import add_command
 from .protocol import print_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    c = sub.add_parser("complete", help="complete a defective skull with the bundled network")
+    c = add_command(sub, "complete")
     c.add_argument("--defective", required=True, type=Path, help="defective skull mask (any grid)")
     c.add_argument("--output", required=True, type=Path,
                    help="completed skull (coarse 128x128x64, or full resolution with --refine)")

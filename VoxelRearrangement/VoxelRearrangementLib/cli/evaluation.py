@@ -9,10 +9,11 @@ from .._shared.atomic import check_outputs, write_text
 from .._shared.errors import VoxelRearrangementError
 from ..evaluation.metrics import evaluate
 from ..io.masks import read_mask
+from .commands import add_command
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="Dice, HD95, ASSD and smoothness against a reference")
+    p = add_command(sub, "evaluate")
     p.add_argument("--prediction", required=True)
     p.add_argument("--reference", required=True)
     p.add_argument("--json", help="also write the metrics to this JSON file")

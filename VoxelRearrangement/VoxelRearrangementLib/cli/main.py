@@ -1,4 +1,5 @@
-"""Entry point of the command line: one sub-command per command-group module.
+"""Entry point of the command line: one sub-command per command-group module, of which a run
+imports only its own command's (:mod:`.commands`).
 
 Bad input exits with :attr:`~.protocol.ExitCode.BAD_INPUT` after one ``error:`` line;
 SIGINT (Ctrl+C) and SIGTERM end a run as :attr:`~.protocol.ExitCode.CANCELLED`. A run started
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import signal
-from typing import List, Optional
+import sys
+from typing import List, Optional, Sequence
 
 from .._shared.errors import Cancelled, VoxelRearrangementError
-from . import batch, completion, evaluation, printing, run, samples, synthesis, training
+from .commands import add_commands
 from .protocol import ExitCode, print_cancelled, print_error
-
-COMMAND_MODULES = (synthesis, evaluation, completion, training, printing, run, batch, samples)
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,13 +26,15 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(int(ExitCode.BAD_INPUT))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser of the command line ``argv``: its command's module registers its commands in
+    full, every other command is listed by name and help; with no ``argv``, every command in
+    full."""
     parser = Parser(
         prog="VoxelRearrangementLib",
         description="High-resolution skulls and cranial implants from coarse skull masks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    add_commands(sub, None if argv is None else (list(argv) or [""])[0])
     return parser
 
 
@@ -41,7 +43,8 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args) or 0)

@@ -16,11 +16,12 @@ from ..printing.fit import fit_implant
 from ..printing.implant import DEFAULT_MIN_COMPONENT_ML, DEFAULT_SMOOTHING_MM, extract_implant
 from ..printing.meshing import DEFAULT_SMOOTHING, mask_to_mesh
 from ..printing.printability import printability_report
+from .commands import add_command
 from .protocol import print_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("implant", help="implant = completed skull minus defective skull, cleaned up")
+    p = add_command(sub, "implant")
     p.add_argument("--complete", required=True, help="completed skull mask (same grid as --defective)")
     p.add_argument("--defective", required=True, help="defective skull mask")
     p.add_argument("--output", required=True, help="implant mask to write (.nrrd, .seg.nrrd, .nii[.gz])")
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--segment", help="segment name or ID when an input .seg.nrrd holds several")
     p.set_defaults(func=_implant)
 
-    p = sub.add_parser("mesh", help="mask to a watertight triangle mesh (LPS mm) for printing")
+    p = add_command(sub, "mesh")
     p.add_argument("--input", required=True, help="mask (.nrrd, .seg.nrrd, .nii[.gz])")
     p.add_argument("--output", required=True, help="mesh to write: .stl (binary), .ply or .obj")
     p.add_argument("--smoothing", type=argument("smoothing", "--smoothing"), default=DEFAULT_SMOOTHING,

@@ -11,12 +11,12 @@ import argparse
 from pathlib import Path
 
 from .. import options as pipeline_options
+from .commands import add_command
 from .protocol import print_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("run", help="defective skull -> completed skull, implant, meshes, report "
-                                   "(or, with --coarse, coarse skull -> refined skull and mesh)")
+    r = add_command(sub, "run")
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--defective", type=Path, help="defective skull mask (any grid)")
     source.add_argument("--coarse", type=Path, help="coarse complete skull to refine and mesh")

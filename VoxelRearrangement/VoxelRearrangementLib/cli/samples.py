@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 
 from .._shared.resources import SAMPLES, sample_path
+from .commands import add_command
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("samples", help="list the bundled sample skulls (CC BY-NC-SA 4.0) and their paths")
+    s = add_command(sub, "samples")
     s.add_argument("--path", metavar="NAME", choices=sorted(SAMPLES),
                    help="print only the path of this sample")
     s.set_defaults(func=_samples)

@@ -12,17 +12,18 @@ from ..io.masks import check_mask_output, read_grid, read_mask, write_mask
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
 from ..synthesis.refine import METHODS, TEMPLATE_METHODS, refine
 from ..synthesis.tables import StepTables, template_tables
+from .commands import add_command
 from .protocol import print_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("downsample", help="make the challenge's 128 x 128 x 64 coarse format")
+    p = add_command(sub, "downsample")
     p.add_argument("--input", required=True, help="high-resolution mask (.nrrd, .seg.nrrd, .nii[.gz])")
     p.add_argument("--output", required=True, help="coarse mask to write")
     p.add_argument("--segment", help="segment name or ID when the input holds several")
     p.set_defaults(func=_downsample)
 
-    p = sub.add_parser("refine", help="bring a coarse mask to full resolution")
+    p = add_command(sub, "refine")
     p.add_argument("--coarse", required=True, help="coarse mask (e.g. 128 x 128 x 64)")
     p.add_argument("--template", action="append", default=[],
                    help="high-resolution template skull (repeat for several)")
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--segment", help="segment name or ID of the coarse input")
     p.set_defaults(func=_refine)
 
-    p = sub.add_parser("build-table", help="learn and save the vote tables of template skulls")
+    p = add_command(sub, "build-table")
     p.add_argument("--template", action="append", required=True)
     p.add_argument("--output", required=True, help=".npz file to write")
     p.add_argument("--offset-bins", type=argument("offset_bins", "--offset-bins"), default=4)

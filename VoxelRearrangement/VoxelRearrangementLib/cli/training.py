@@ -13,6 +13,7 @@ from ..learned.completion import train as completion_train
 from ..learned.completion.defects import KIND_WEIGHTS, KINDS
 from ..learned.rearrangement import train as rearrangement_train
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
+from .commands import add_command
 from .protocol import print_progress
 
 
@@ -38,7 +39,7 @@ def add_training_arguments(p: argparse.ArgumentParser, train: Sequence[str],
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-completion", help="train the coarse completion network (SkullFix)")
+    p = add_command(sub, "train-completion")
     add_training_arguments(p, completion_train.DEFAULT_TRAIN, completion_train.DEFAULT_HOLDOUT,
                            "one pass over the training cases")
     p.add_argument("--unlabelled", type=Path,
@@ -58,8 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "trained on)")
     p.set_defaults(func=_train_completion)
 
-    p = sub.add_parser("train-rearrangement",
-                       help="train the learned voxel rearrangement network (SkullFix)")
+    p = add_command(sub, "train-rearrangement")
     add_training_arguments(p, rearrangement_train.DEFAULT_TRAIN, rearrangement_train.DEFAULT_HOLDOUT,
                            "--steps-per-epoch batches")
     p.add_argument("--batch-size", type=int, default=4, help="patches per step")
