@@ -1,6 +1,7 @@
 """Command line: ``python -m VoxelRearrangementLib <command> ...`` (also the Slicer worker).
 
-:mod:`.main` (entry point), :mod:`.protocol` (progress and error lines, exit codes, output
+:mod:`.main` (entry point), :mod:`.commands` (each command's module and help: a run imports
+its own command's module only), :mod:`.protocol` (progress and error lines, exit codes, output
 file names), and one module per command group: :mod:`.synthesis` (``downsample``, ``refine``,
 ``build-table``), :mod:`.evaluation` (``evaluate``), :mod:`.completion` (``complete``),
 :mod:`.training` (``train-completion``, ``train-rearrangement``), :mod:`.printing`
