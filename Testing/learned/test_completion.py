@@ -239,7 +239,7 @@ def test_train_command_checkpoints_logs_and_resumes(tmp_path):
     assert (tmp_path / "cache" / "unlabelled-000-v4.npz").is_file()
     assert {"dice_restored_challenge", "dice_restored_large"} <= set(h1[0])
     ck = tmp_path / "w_checkpoints" / "last.pt"
-    h2 = train_completion(data, out, 2, resume=ck, **kw)
+    h2 = train_completion(data, out, 2, resume=ck, loader_workers=2, **kw)  # samples made ahead
     assert [h["epoch"] for h in h2] == [1, 2]
     log = (tmp_path / "w_checkpoints" / "log.csv").read_text().splitlines()
     assert log[0].startswith("epoch,train_loss") and len(log) == 3

@@ -38,6 +38,7 @@ class Bound:
 BOUNDS: Dict[str, Bound] = {
     "workers": Bound(1, 64, integer=True, why="threads of the refinement"),
     "batch_workers": Bound(1, 256, integer=True, why="local worker processes of a batch"),
+    "loader_workers": Bound(0, 64, integer=True, why="processes making training samples"),
     "hamming_radius": Bound(0, 3, integer=True,
                             why="larger radii search up to C(27, r) codes per key: minutes and GB"),
     "hamming_margin": Bound(0.0, 0.5, why="a share of the votes beyond one half"),

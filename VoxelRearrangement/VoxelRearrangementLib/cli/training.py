@@ -36,6 +36,9 @@ def add_training_arguments(p: argparse.ArgumentParser, train: Sequence[str],
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-minutes", type=float, help="stop after the epoch that crosses this budget")
     p.add_argument("--threads", type=argument("threads", "--threads"), help="torch CPU threads")
+    p.add_argument("--loader-workers", type=argument("loader_workers", "--loader-workers"), default=0,
+                   help="processes that make the training samples ahead of the steps (e.g. the "
+                        "CPU cores beside a GPU; default 0: made in this process)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +94,8 @@ def _common(args: argparse.Namespace) -> dict:
     return dict(device=args.device, resume=args.resume, cache_dir=args.cache,
                 checkpoint_dir=args.checkpoint_dir, train_cases=parse_cases(args.train_cases),
                 holdout_cases=parse_cases(args.holdout_cases), seed=args.seed, lr=args.lr,
-                max_minutes=args.max_minutes, progress=print_progress)
+                max_minutes=args.max_minutes, loader_workers=args.loader_workers,
+                progress=print_progress)
 
 
 def _train_completion(args: argparse.Namespace) -> int:

@@ -1,8 +1,10 @@
 """The training loop both networks share: seeded epochs, resumable checkpoints, logs, export.
 
-Each epoch draws its samples with ``numpy.random.default_rng([seed, epoch])`` (the visiting
-order is ``rng.permutation(steps_per_epoch)``), so a resumed run continues exactly as an
-uninterrupted one would. After every epoch ``<checkpoint_dir>/last.pt`` (model, optimiser,
+Each epoch visits its samples in the order ``default_rng([seed, epoch]).permutation(steps)``
+and draws sample ``index`` with its own generator ``numpy.random.default_rng([seed, epoch,
+index])``, so a resumed run continues exactly as an uninterrupted one would, and the samples
+can be made by worker processes (``loader_workers``: a GPU's steps outrun one CPU core making
+them) without changing them. After every epoch ``<checkpoint_dir>/last.pt`` (model, optimiser,
 history) is written atomically, the epoch is logged to ``log.csv`` (every step to
 ``steps.csv``), and the weights with the best hold-out score are exported (float16) to ``out``.
 """
@@ -65,7 +67,7 @@ class TrainingTask:
     """What differs between the networks.
 
     ``sample(index, rng)`` returns one training batch (input, target) as float32 arrays
-    (N, 1, I, J, K); ``loss(model, x, y)`` the scalar loss tensor; ``evaluate(model)`` the
+    (N, 1, I, J, K), in a worker process when the run has ``loader_workers``; ``loss(model, x, y)`` the scalar loss tensor; ``evaluate(model)`` the
     hold-out metrics; ``score_key`` the metric to maximise; ``meta`` goes into the weights."""
 
     file_format: str
@@ -80,14 +82,47 @@ class TrainingTask:
     initialize: Optional[Callable[[object], None]] = None
 
 
+class EpochSamples:
+    """The samples of one epoch in visiting order (a sequence, and a torch ``Dataset``): item
+    ``n`` is ``task.sample(order[n], default_rng([seed, epoch, order[n]]))``."""
+
+    def __init__(self, task: "TrainingTask", seed: int, epoch: int, order: np.ndarray) -> None:
+        self.task, self.seed, self.epoch, self.order = task, seed, epoch, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, n: int):
+        index = int(self.order[n])
+        return self.task.sample(index, np.random.default_rng([self.seed, self.epoch, index]))
+
+
+def _samples(task: "TrainingTask", seed: int, epoch: int, order: np.ndarray, workers: int):
+    """The epoch's samples, made here one at a time or ahead by ``workers`` processes."""
+    samples = EpochSamples(task, seed, epoch, order)
+    if workers <= 0:
+        return (samples[n] for n in range(len(samples)))
+    from torch.utils.data import DataLoader
+    return iter(DataLoader(samples, batch_size=None, shuffle=False, num_workers=workers,
+                           collate_fn=_as_made, prefetch_factor=4, multiprocessing_context="fork"))
+
+
+def _as_made(item):
+    """No collation: the samples stay the numpy arrays ``sample`` made."""
+    return item
+
+
 def run_training(task: TrainingTask, out: Path, checkpoint_dir: Path, epochs: int,
                  device: str = "cpu", resume: Optional[Path] = None, seed: int = 0,
                  lr: float = 2e-3, config: Optional[Dict] = None,
-                 max_minutes: Optional[float] = None, stage: Optional[Stage] = None) -> List[Dict]:
+                 max_minutes: Optional[float] = None, stage: Optional[Stage] = None,
+                 loader_workers: int = 0) -> List[Dict]:
     """Train (or resume from ``resume``, a ``last.pt``) and return the per-epoch history.
 
     ``max_minutes`` stops after the epoch that crosses that wall-clock budget (checkpoint and
-    best weights are written every epoch, so a stopped run is resumable and usable)."""
+    best weights are written every epoch, so a stopped run is resumable and usable).
+    ``loader_workers``: processes that make the samples ahead of the steps (0: made here, one
+    at a time); the samples are the same either way."""
     import torch
 
     stage = stage or Stage()
@@ -118,15 +153,14 @@ def run_training(task: TrainingTask, out: Path, checkpoint_dir: Path, epochs: in
     model.train()
     for epoch in range(start_epoch, epochs):
         t_epoch = time.time()
-        rng = np.random.default_rng([seed, epoch])
         torch.manual_seed(seed * 100_003 + epoch)
         losses = []
-        for s, idx in enumerate(rng.permutation(per_epoch)):
+        order = np.random.default_rng([seed, epoch]).permutation(per_epoch)
+        for s, (inp, target) in enumerate(_samples(task, seed, epoch, order, loader_workers)):
             step = epoch * per_epoch + s
             cur_lr = cosine_lr(lr, step, total)
             for g in opt.param_groups:
                 g["lr"] = cur_lr
-            inp, target = task.sample(int(idx), rng)
             x = torch.from_numpy(np.ascontiguousarray(inp, dtype=np.float32)).to(device)
             y = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32)).to(device)
             loss = task.loss(model, x, y)

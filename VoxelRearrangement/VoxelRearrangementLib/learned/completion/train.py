@@ -98,6 +98,7 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                      unlabelled_dir: Optional[Path] = None, unlabelled: Sequence[str] = (),
                      init: Optional[Path] = None, max_minutes: Optional[float] = None,
                      kind_weights: Sequence[float] = KIND_WEIGHTS, values: Optional[bool] = None,
+                     loader_workers: int = 0,
                      progress: Optional[Callable[[float, str], None]] = None,
                      cancel: Optional[Callable[[], bool]] = None) -> List[Dict]:
     """Train (or resume) the completion network; returns the per-epoch history.
@@ -111,7 +112,8 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
     :mod:`.data`); ``init`` starts a fresh run from earlier weights (widened to the new inputs,
     :func:`.model.widen_inputs`). ``max_minutes`` stops after the epoch that crosses that
     wall-clock budget (the checkpoint and the best weights are written every epoch, so a
-    stopped run is resumable and usable).
+    stopped run is resumable and usable). ``loader_workers``: processes that make the samples
+    ahead of the steps (:func:`..training.run_training`).
     """
     from .inference import load_completion_model
     from .model import new_model, widen_inputs
@@ -156,7 +158,7 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
               "kind_weights": ",".join(f"{w:g}" for w in kind_weights)},
         initialize=initialize if init is not None else None)
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
-                        stage.sub(0.05, 1.0))
+                        stage.sub(0.05, 1.0), loader_workers)
 
 
 def _kind(values: bool) -> str:

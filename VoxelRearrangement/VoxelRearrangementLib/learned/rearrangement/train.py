@@ -67,10 +67,11 @@ def train_rearrangement(data_dir: Path, out: Path, epochs: int, device: str = DE
                         holdout_cases: Sequence[str] = DEFAULT_HOLDOUT, seed: int = 0,
                         lr: float = 2e-3, batch_size: int = 4, steps_per_epoch: int = 100,
                         patches_per_case: int = 96, config: Optional[Dict] = None,
-                        max_minutes: Optional[float] = None,
+                        max_minutes: Optional[float] = None, loader_workers: int = 0,
                         progress: Optional[Callable[[float, str], None]] = None,
                         cancel: Optional[Callable[[], bool]] = None) -> List[Dict]:
-    """Train (or resume) the rearrangement network; returns the per-epoch history."""
+    """Train (or resume) the rearrangement network; returns the per-epoch history
+    (``loader_workers``: :func:`..training.run_training`)."""
     from .model import new_model
 
     data_dir, out = Path(data_dir), Path(out)
@@ -102,4 +103,4 @@ def train_rearrangement(data_dir: Path, out: Path, epochs: int, device: str = DE
         meta={"train_cases": ",".join(train_cases), "holdout_cases": ",".join(holdout_cases),
               "patch": PATCH, "batch_size": batch_size, "patches_per_case": patches_per_case})
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
-                        stage.sub(0.1, 1.0))
+                        stage.sub(0.1, 1.0), loader_workers)
