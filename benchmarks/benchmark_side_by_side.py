@@ -1,5 +1,5 @@
-"""Whole commands of two versions of the library side by side: ``run`` and ``evaluate`` on the
-bundled sample in fresh processes, the versions alternating (the machine is a shared virtual
+"""Whole commands of two versions of the library side by side: ``run``, ``evaluate``,
+``refine --method hash`` (2 workers) and ``samples`` on the bundled sample in fresh processes, the versions alternating (the machine is a shared virtual
 one: only what runs in the same minutes compares). The other version is the library of a git
 commit, taken with ``git archive`` into a temporary folder; the first round warms both
 (compiled kernels cached) and is not counted.
@@ -38,7 +38,11 @@ def commands(work: Path, trilinear: Path) -> dict:
     return {"run": ["run", "--defective", SAMPLES / "skull069_defective.nrrd", "--output-dir",
                     work / "run", "--device", "cpu"],
             "evaluate": ["evaluate", "--prediction", trilinear, "--reference",
-                         SAMPLES / "skull069_complete.nrrd"]}
+                         SAMPLES / "skull069_complete.nrrd"],
+            "refine": ["refine", "--coarse", SAMPLES / "skull069_coarse.nrrd", "--reference-grid",
+                       SAMPLES / "skull069_complete.nrrd", "--method", "hash", "--workers", "2",
+                       "--output", work / "hash.nrrd"],
+            "samples": ["samples"]}
 
 
 def seconds(argv, library: Path) -> float:
