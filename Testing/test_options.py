@@ -29,12 +29,16 @@ def test_every_option_round_trips_through_the_command_line():
     assert pipeline_options.from_arguments(parse(argv), "refine") == options
     run = pipeline_options.run_argv("in.nrrd", "out", options)
     assert run[:5] == ["run", "--coarse", "in.nrrd", "--output-dir", "out"]
+    completing = PipelineOptions(face_posterior=True, clearance_mm=0.5)
+    assert "--face-posterior" in completing.to_argv()
+    assert pipeline_options.from_arguments(parse(completing.to_argv()), "complete") == completing
 
 
 def test_bad_choices_are_named():
     for kwargs, message in ((dict(method="bicubic"), "unknown method"),
                             (dict(device="tpu"), "unknown device"),
                             (dict(mode="fix"), "unknown mode"),
-                            (dict(reference_grid="g.nrrd"), "only used when refining")):
+                            (dict(reference_grid="g.nrrd"), "only used when refining"),
+                            (dict(mode="refine", face_posterior=True), "only used when completing")):
         with pytest.raises(VoxelRearrangementError, match=message):
             PipelineOptions(**kwargs)

@@ -16,12 +16,20 @@ the true implant's surface (mm), its closure with ground truth (the rays that le
 the defect and meet the implant), its pieces, what the safety net added, and the times. The
 implant is scored before the fit (``--clearance-mm``, ``--min-edge-mm``: the ground truth
 touches the bone). Also the network's inference time and memory, and optionally the
-SkullBreak skull (no ground truth: closure without it) and renders.
+SkullBreak skull (no ground truth: closure without it) and renders. With
+``--flip-anterior-posterior`` every SkullFix case (defective and true implant) gets a header
+with anterior and posterior swapped (its IJK-to-LPS matrix mirrored in world y, its voxels as
+they were): the face then lies where the header says posterior, as in a file whose header is
+wrong that way. ``--face-posterior`` passes ``run``'s option of that name for those cases (the
+network and the closure checks turn the head round): with both flags a case is seen as with
+neither. The SkullBreak file in ../shared/data is such a file (its header calls the face's side
+posterior): ``--skullbreak-face-posterior`` runs it with ``run``'s ``--face-posterior``.
 
 Prints markdown tables; writes benchmarks/results/completion.json.
 
     python benchmarks/benchmark_completion.py [--cases 060-079] [--weights W.pt] \\
-        [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render]
+        [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render] \\
+        [--skullbreak-face-posterior] [--flip-anterior-posterior] [--face-posterior]
 """
 from __future__ import annotations
 
@@ -78,6 +86,13 @@ def defect_of(kind: str, case: str, complete: Mask, truth: Mask, defective: Mask
     return cut_skull(complete, defect, skull_centre(complete))
 
 
+def flip_anterior_posterior(mask: Mask) -> Mask:
+    """``mask`` under a header with anterior and posterior swapped (the IJK-to-LPS matrix
+    mirrored in world y; the array as it was): the head's world is its true one mirrored
+    front to back, tilt and all."""
+    return Mask(mask.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ mask.ijk_to_lps)
+
+
 def evaluate(defective: Mask, truth: Mask, options: PipelineOptions) -> dict:
     design = design_implant(defective, options)
     implant = design.implant
@@ -122,9 +137,18 @@ def main() -> int:
     ap.add_argument("--skullbreak", type=Path, help="SkullBreak skull (no ground truth)")
     ap.add_argument("--render", action="store_true",
                     help="renders of the first case's lateral defect and of the SkullBreak skull")
+    ap.add_argument("--flip-anterior-posterior", action="store_true",
+                    help="swap anterior and posterior in every skull's header (voxels kept)")
+    ap.add_argument("--face-posterior", action="store_true",
+                    help="run's --face-posterior for the SkullFix cases")
+    ap.add_argument("--skullbreak-face-posterior", action="store_true",
+                    help="run's --face-posterior for the SkullBreak skull (its header swaps "
+                         "anterior and posterior: parietotemporal_001's does)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion.json")
     args = ap.parse_args()
     kinds = tuple(args.kinds.split(","))
+    suffix = ("_ap_flipped" if args.flip_anterior_posterior else "") + \
+        ("_face_posterior" if args.face_posterior else "")  # the lateral render's
 
     import torch
     torch.set_num_threads(args.threads)
@@ -134,31 +158,39 @@ def main() -> int:
     print(f"inference {speed['inference_s_median']:.2f} s (median, {args.threads} threads), "
           f"peak memory {speed['inference_peak_mb']:.0f} MB", flush=True)
     options = PipelineOptions(method=args.method, device="cpu", workers=args.threads,
-                              weights=str(args.weights) if args.weights else None)
+                              weights=str(args.weights) if args.weights else None,
+                              face_posterior=args.face_posterior)
     rows = []
     for n, case in enumerate(parse_cases(args.cases)):
         complete, truth, defective = read_case(args.data, case)
         for kind in kinds:
             cut_defective, cut_truth = defect_of(kind, case, complete, truth, defective)
+            if args.flip_anterior_posterior:
+                cut_defective, cut_truth = map(flip_anterior_posterior, (cut_defective, cut_truth))
             row, design = evaluate(cut_defective, cut_truth, options)
             rows.append({"case": case, "kind": kind, **row})
             print(f"  {case} {kind:15s} DSC {row['dsc']:.3f} bDSC {row['bdsc']:.3f} HD95 "
                   f"{row['hd95_mm']:.2f} max {row['max_deviation_mm']:.1f} mm closure "
                   f"{row['closure']:.3f} net {row['safety_net_ml']:.1f} mL", flush=True)
             if args.render and n == 0 and kind == "lateral":
-                render(cut_defective, design.implant, SCREENSHOTS / "completion_lateral.png",
+                render(cut_defective, design.implant, SCREENSHOTS / f"completion_lateral{suffix}.png",
                        f"SkullFix {case}, synthetic lateral defect: implant (orange)")
     summary = summarise(rows, kinds)
     result = {"cases": args.cases, "method": args.method,
+              "anterior_posterior_flipped": args.flip_anterior_posterior,
+              "face_posterior": args.face_posterior,
               "weights": str(args.weights) if args.weights else "bundled",
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS,
               "scored": "the implant before the fit (no gap, no edge trim), against the true implant"}
     if args.skullbreak:
         defective = read_mask(args.skullbreak)
+        face_posterior = args.skullbreak_face_posterior
         t = time.perf_counter()
-        design = design_implant(defective, options)
-        result["skullbreak"] = {"input": str(args.skullbreak), "seconds": time.perf_counter() - t,
-                                "defect_coverage": defect_coverage(defective, design.implant),
+        design = design_implant(defective, options.replace(face_posterior=face_posterior))
+        result["skullbreak"] = {"input": str(args.skullbreak), "face_posterior": face_posterior,
+                                "seconds": time.perf_counter() - t,
+                                "defect_coverage": defect_coverage(
+                                    defective, design.implant, face_posterior=face_posterior),
                                 "implant_ml": design.implant.volume_ml,
                                 "safety_net": design.safety_net}
         if args.render:

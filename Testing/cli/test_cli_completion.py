@@ -54,16 +54,24 @@ def oracle_completion(monkeypatch):
     return truth
 
 
-def test_run_writes_every_file_of_the_complete_mode(tmp_path, oracle_completion,
-                                                    tiny_completion_weights):
-    """The end-to-end plumbing (trilinear refinement; the oracle completion keeps it fast)."""
+def run_on_a_small_skull(tmp_path, oracle_completion, weights, *flags):
+    """``run`` (trilinear refinement; the oracle completion keeps it fast) on a small
+    skull-like case: ``(defective, true implant, output folder)``."""
     skull, implant = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
     oracle_completion["skull"] = skull
     defective = defective_of(skull, implant)
     path = write_mask(tmp_path / "defective.nrrd", defective)
     out = tmp_path / "out"
     assert main(["run", "--defective", str(path), "--method", "trilinear", "--output-dir",
-                 str(out), "--weights", str(tiny_completion_weights), "--device", "cpu"]) == 0
+                 str(out), "--weights", str(weights), "--device", "cpu", *flags]) == 0
+    return defective, implant, out
+
+
+def test_run_writes_every_file_of_the_complete_mode(tmp_path, oracle_completion,
+                                                    tiny_completion_weights):
+    """The end-to-end plumbing (trilinear refinement; the oracle completion keeps it fast)."""
+    defective, implant, out = run_on_a_small_skull(tmp_path, oracle_completion,
+                                                   tiny_completion_weights)
     names = protocol.run_outputs("complete", render=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
@@ -88,10 +96,6 @@ def test_the_skull_mesh_shows_what_the_safety_net_added(tmp_path, oracle_complet
     """The skull is meshed from the moment it is completed; when the safety net patches it
     afterwards, that mesh is dropped and the patched skull meshed instead."""
     from VoxelRearrangementLib.printing import openings
-    skull, implant = skull_like((64, 64, 48), spacing=(3.2, 3.2, 4.2))
-    oracle_completion["skull"] = skull
-    defective = defective_of(skull, implant)
-    assert not defective.array[:12, :12, :8].any()
     real = openings.close_openings
 
     def with_a_patch(d, i, **kw):
@@ -101,15 +105,40 @@ def test_the_skull_mesh_shows_what_the_safety_net_added(tmp_path, oracle_complet
         return Mask(array, fixed.ijk_to_lps), {**report, "added_ml": report["added_ml"] + 1.0}
 
     monkeypatch.setattr(openings, "close_openings", with_a_patch)
-    path = write_mask(tmp_path / "defective.nrrd", defective)
-    out = tmp_path / "out"
-    assert main(["run", "--defective", str(path), "--method", "trilinear", "--output-dir",
-                 str(out), "--weights", str(tiny_completion_weights), "--device", "cpu"]) == 0
+    defective, _, out = run_on_a_small_skull(tmp_path, oracle_completion, tiny_completion_weights)
+    assert not defective.array[:12, :12, :8].any()
     report = json.loads((out / protocol.REPORT).read_text())
     completed = read_mask(out / protocol.COMPLETED)
     assert completed.array[:12, :12, :8].all()
     block_ml = 12 * 12 * 8 * 3.2 * 3.2 * 4.2 / 1000
     assert abs(report["skull"]["volume_ml"] - completed.volume_ml) < 0.2 * block_ml
+
+
+def test_run_face_posterior_reaches_the_network_the_safety_net_and_the_coverage(
+        tmp_path, oracle_completion, tiny_completion_weights, monkeypatch):
+    """``run --face-posterior``: the completion, the safety net and the reported coverage are
+    each told, and the summary says so; the outputs stay on the input's grid."""
+    from VoxelRearrangementLib.evaluation import closure
+    from VoxelRearrangementLib.printing import openings
+    told = {}
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def recording(*a, **k):
+            told[name] = k.get("face_posterior")
+            return real(*a, **k)
+        monkeypatch.setattr(module, name, recording)
+
+    spy(inference, "complete_skull")
+    spy(openings, "close_openings")
+    spy(closure, "defect_coverage")
+    defective, _, out = run_on_a_small_skull(tmp_path, oracle_completion, tiny_completion_weights,
+                                             "--face-posterior", "--no-render")
+    assert told == {"complete_skull": True, "close_openings": True, "defect_coverage": True}
+    report = json.loads((out / protocol.REPORT).read_text())
+    assert "--face-posterior" in report["summary"]["run"]["face"]
+    assert np.allclose(read_mask(out / protocol.IMPLANT).ijk_to_lps, defective.ijk_to_lps)
 
 
 def test_run_refines_a_coarse_skull_in_one_process(tmp_path):

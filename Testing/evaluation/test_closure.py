@@ -75,21 +75,32 @@ def test_a_low_lateral_defect_is_followed_below_the_vault_cone_by_symmetry(case0
     assert np.array_equal(followed, truth)
 
 
-def test_a_low_frontal_defect_across_the_midline_is_followed_in_the_front_wedge(case069, monkeypatch):
+@pytest.mark.parametrize("face_posterior", [False, True])
+def test_a_low_frontal_defect_across_the_midline_is_followed_in_the_front_wedge(
+        case069, monkeypatch, face_posterior):
     """A round defect straight ahead, centred 25 degrees below the horizontal: its lower rays
     have open mirror images (it spans the midline), so the mirror rule alone cannot follow
     them; the front wedge, where complete skulls have bone, does, and adds nothing else below
-    the cone."""
+    the cone. With ``face_posterior`` the skull's header swaps anterior and posterior (its
+    matrix mirrored in world y, the voxels kept: the face where the header says posterior):
+    the wedge follows the face there, and only there."""
     complete, _, _ = case069
+    ahead_y = -1.0
+    if face_posterior:
+        complete = Mask(complete.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ complete.ijk_to_lps)
+        ahead_y = 1.0
     directions = sphere_directions()
-    defective, implant = cut_skull(complete, circular_defect(np.array([0.0, -np.cos(np.deg2rad(25)),
-                                                                        -np.sin(np.deg2rad(25))]),
-                                                             30.0), skull_centre(complete))
+    down = np.deg2rad(25)
+    defective, implant = cut_skull(complete, circular_defect(
+        np.array([0.0, ahead_y * np.cos(down), -np.sin(down)]), 30.0), skull_centre(complete))
     centre = skull_centre(defective)
     truth = ray_hits(implant, centre, directions) & ~ray_hits(defective, centre, directions)
     below = ~vault_cone(directions)
     assert (truth & below).sum() > 30
-    followed = defect_directions(defective, directions, centre)
+    followed = defect_directions(defective, directions, centre, face_posterior=face_posterior)
     assert np.array_equal(followed & below, truth & below)
+    other_way = defect_directions(defective, directions, centre, face_posterior=not face_posterior)
+    assert (other_way & below & truth).sum() < (truth & below).sum() // 2
     monkeypatch.setattr(closure_module, "FRONT_WEDGE_DEG", -1.0)  # the mirror rule alone
-    assert not (defect_directions(defective, directions, centre) & below & truth).any()
+    assert not (defect_directions(defective, directions, centre, face_posterior=face_posterior)
+                & below & truth).any()

@@ -82,6 +82,28 @@ def test_bundled_weights_complete_the_sample(sample):
     assert dice(out & ~inp, target & ~inp) > 0.7
 
 
+def test_a_header_that_swaps_anterior_and_posterior_is_undone_by_face_posterior(sample):
+    # The same voxels under a header mirrored in world y (the face where the header says
+    # posterior, as in SkullBreak's parietotemporal_001): the network sees the skull facing
+    # backwards and restores less of it (restored Dice 0.92 -> 0.82 on this case); told
+    # face_posterior, it sees exactly what it sees under the right header.
+    defective, complete = sample
+    right = complete_skull(defective, device="cpu")
+    mirror_y = np.diag([1.0, -1.0, 1.0, 1.0])
+    mislabelled = Mask(defective.array, mirror_y @ defective.ijk_to_lps)
+    backwards = complete_skull(mislabelled, device="cpu")
+    turned = complete_skull(mislabelled, device="cpu", face_posterior=True)
+    assert np.array_equal(turned.probability, right.probability)
+    assert np.array_equal(turned.mask.array, right.mask.array)
+    assert np.allclose(turned.mask.ijk_to_lps, mirror_y @ right.mask.ijk_to_lps)
+    target = downsample(complete).array.astype(bool)
+    inp = right.defective.array.astype(bool)
+
+    def restored(result):
+        return dice(result.mask.array.astype(bool) & ~inp, target & ~inp)
+    assert restored(backwards) < restored(right) - 0.05
+
+
 def test_missing_and_corrupt_weights_name_the_file(tmp_path):
     with pytest.raises(VoxelRearrangementError, match="missing.pt"):
         load_completion_model(tmp_path / "missing.pt")

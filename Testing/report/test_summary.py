@@ -21,7 +21,7 @@ def case069(sample_dir):
     return read_mask(sample_dir / "skull069_defective.nrrd"), read_mask(sample_dir / "skull069_implant.nrrd")
 
 
-def summary_of(defective, implant, clearance=0.0, safety_net=None):
+def summary_of(defective, implant, clearance=0.0, safety_net=None, options=PipelineOptions()):
     """The summary of a pipeline report holding what run measures on ``implant``."""
     report = {"safety_net": safety_net or {},"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
               "implant": printability_report(mask_to_mesh(implant), thickness=True),
@@ -29,7 +29,7 @@ def summary_of(defective, implant, clearance=0.0, safety_net=None):
               "fit": {"clearance_mm": clearance, "min_edge_mm": 0.0,
                       "rim_gap_mm": round(rim_gap_mm(implant, defective), 2)},
               "completion_device": "cpu"}
-    return run_summary(report, PipelineOptions())
+    return run_summary(report, options)
 
 
 def altered(implant, cut):
@@ -55,6 +55,14 @@ def test_the_ground_truth_implant_is_printable(case069):
     assert {"VoxelRearrangementLib", "numpy", "python"} <= set(summary["run"]["versions"])
     assert LIMITS in summary["caveats"]
     assert summary_lines(summary)[0] == "PRINTABLE: yes"
+    assert "face" not in summary["run"] and not any(
+        line.startswith("Face:") for line in summary_lines(summary))
+
+
+def test_a_run_told_the_face_is_posterior_says_so(case069):
+    summary = summary_of(*case069, options=PipelineOptions(face_posterior=True))
+    assert "--face-posterior" in summary["run"]["face"]
+    assert any(line.startswith("Face:") and "posterior" in line for line in summary_lines(summary))
 
 
 def test_an_implant_with_an_opening_is_not_printable_and_says_where_it_is_open(case069):

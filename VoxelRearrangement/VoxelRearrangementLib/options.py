@@ -83,6 +83,12 @@ class PipelineOptions:
     compress: bool = _option(True, "--no-compress",
                              "write masks as raw NRRD (faster, 5-10x larger: temporary files)",
                              action="store_false")
+    face_posterior: bool = _option(
+        False, "--face-posterior", "the face lies where the input's header says posterior (anterior "
+        "and posterior swapped in the file, as in SkullBreak's parietotemporal_001.nii.gz): the "
+        "completion network and the closure checks see the head the right way round; the outputs "
+        "stay on the input's grid",
+        action="store_true")
     reference_grid: Optional[str] = _option(
         None, "--reference-grid", "refine mode: image or mask whose grid is the target "
         "(default: 4x the coarse grid on every axis)")
@@ -99,6 +105,9 @@ class PipelineOptions:
                 f"unknown device '{self.device}' (choose from {', '.join(DEVICES)})")
         if self.reference_grid is not None and self.mode != "refine":
             raise VoxelRearrangementError("a reference grid is only used when refining a coarse skull")
+        if self.face_posterior and self.mode == "refine":
+            raise VoxelRearrangementError(
+                "the face's side is only used when completing a skull (not when refining a coarse one)")
         for f in fields(self):
             if f.metadata["bound"] is not None:
                 object.__setattr__(self, f.name, check(f.metadata["bound"], getattr(self, f.name),
@@ -120,7 +129,7 @@ class PipelineOptions:
             if flag is None or value == _default(f):
                 continue
             action = f.metadata["argparse"].get("action")
-            if action == "store_false":
+            if action in ("store_true", "store_false"):
                 argv.append(flag)
             elif action == "append":
                 for item in value:
@@ -145,8 +154,8 @@ def add_arguments(parser: argparse.ArgumentParser, exclude: Tuple[str, ...] = ()
             continue
         kw = dict(f.metadata["argparse"])
         default = _default(f)
-        shown = "" if default in ((), None) or kw.get("action") == "store_false" else \
-            f" (default {default})"
+        flag_only = kw.get("action") in ("store_true", "store_false")
+        shown = "" if default in ((), None) or flag_only else f" (default {default})"
         parser.add_argument(flag, dest=f.name, default=None, help=f.metadata["help"] + shown, **kw)
 
 

@@ -247,7 +247,8 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
     times: Dict[str, float] = {}
     t = time.perf_counter()
     result = complete_skull(defective, options.weights, options.device,
-                            progress=stage.sub(0.02, 0.12).report)
+                            progress=stage.sub(0.02, 0.12).report,
+                            face_posterior=options.face_posterior)
     times["completion_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -264,7 +265,8 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
                                   progress=stage.sub(0.6, 0.64).report)
     else:  # the network added nothing: the safety net may still close the opening
         implant = Mask(np.zeros_like(defective.array, dtype=np.uint8), defective.ijk_to_lps)
-    implant, safety_net = close_openings(defective, implant, progress=stage.sub(0.64, 0.66).report)
+    implant, safety_net = close_openings(defective, implant, progress=stage.sub(0.64, 0.66).report,
+                                         face_posterior=options.face_posterior)
     if not implant.array.any():
         raise VoxelRearrangementError(
             "no implant: the completion network added no bone to the defective skull and no "
@@ -325,7 +327,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
             implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
                                     stage.sub(0.7, 0.8), thickness=True, max_mb=options.implant_stl_mb)
             stage.report(0.8, "checking the defect coverage")
-            coverage = defect_coverage(defective, seated)
+            coverage = defect_coverage(defective, seated, face_posterior=options.face_posterior)
             pictures = _pictures(defective, implant)
             stage.report(0.85, "meshing the skull")
             skull_print = skull_job.result()

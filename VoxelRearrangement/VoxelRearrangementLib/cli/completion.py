@@ -13,6 +13,7 @@ from .._shared.progress import Stage
 from ..checks import check_skull
 from ..io.masks import check_mask_output, read_mask, write_mask, write_probability
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
+from ..options import add_arguments
 from ..synthesis.refine import METHODS, TEMPLATE_METHODS
 from .commands import add_command
 from .protocol import print_progress
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="template skull(s) for --refine hash/kdtree (default: the bundled tables)")
     c.add_argument("--workers", type=argument("workers", "--workers"), default=1,
                    help="threads for --refine")
+    add_arguments(c, only=("face_posterior",))
     c.set_defaults(func=_complete)
 
 
@@ -49,7 +51,8 @@ def _complete(args: argparse.Namespace) -> int:
     defective = read_mask(args.defective, args.segment)
     check_skull(defective, f"--defective {args.defective}")
     result = complete_skull(defective, args.weights, args.device,
-                            progress=stage.sub(0.0, 0.3 if args.refine else 1.0).report)
+                            progress=stage.sub(0.0, 0.3 if args.refine else 1.0).report,
+                            face_posterior=bool(args.face_posterior))
     out = result.mask
     if args.refine:
         templates = list(args.template) if args.refine in TEMPLATE_METHODS else []

@@ -144,10 +144,12 @@ def open_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     return openings(vault_cone(directions) & ~ray_hits(defective, centre, directions), directions)
 
 
-def front_wedge(directions: np.ndarray) -> np.ndarray:
+def front_wedge(directions: np.ndarray, face_posterior: bool = False) -> np.ndarray:
     """Bool (n,): the directions within :data:`FRONT_WEDGE_DEG` of azimuth of straight ahead
-    (anterior, world LPS -y), at any elevation."""
-    azimuth = np.degrees(np.arctan2(directions[:, 0], -directions[:, 1]))
+    (anterior, world LPS -y; +y when ``face_posterior``: a header with anterior and posterior
+    swapped), at any elevation."""
+    ahead_y = 1.0 if face_posterior else -1.0
+    azimuth = np.degrees(np.arctan2(directions[:, 0], ahead_y * directions[:, 1]))
     return np.abs(azimuth) <= FRONT_WEDGE_DEG
 
 
@@ -157,7 +159,8 @@ def mirrored(directions: np.ndarray) -> np.ndarray:
 
 
 def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
-                      centre_mm: Optional[np.ndarray] = None) -> np.ndarray:
+                      centre_mm: Optional[np.ndarray] = None, face_posterior: bool = False
+                      ) -> np.ndarray:
     """Bool (n,): the directions through the defect as far as they can be told without ground
     truth: :func:`open_directions` (the vault cone), followed below the cone down to
     :data:`EXTENSION_MIN_ELEVATION_DEG` by rays that cross no bone while their mirror image
@@ -166,7 +169,8 @@ def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     sagittal plane through the skull's centre: a head turned or rolled in the scanner's frame
     shifts it (the extension then misses rays, or takes an asymmetry of the skull base for
     defect), and the part of a defect that lies below the cone on both sides of the midline
-    outside the front wedge (low occipital) is not followed: its mirror image is open too."""
+    outside the front wedge (low occipital) is not followed: its mirror image is open too.
+    ``face_posterior``: the face lies at world posterior (see :func:`front_wedge`)."""
     directions = sphere_directions() if directions is None else directions
     centre = skull_centre(defective) if centre_mm is None else centre_mm
     cone = vault_cone(directions)
@@ -175,7 +179,7 @@ def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     low = vault_cone(directions, EXTENSION_MIN_ELEVATION_DEG) & ~cone & ~hits
     if not defect.any() or not low.any():
         return defect
-    candidates = low & front_wedge(directions)
+    candidates = low & front_wedge(directions, face_posterior)
     side = low & ~candidates
     candidates[side] = ray_hits(defective, centre, mirrored(directions[side]))
     idx, labels = ray_groups(defect | candidates, directions)
@@ -193,14 +197,15 @@ def _summary(defect_rays: np.ndarray, covered: np.ndarray, n_rays: int) -> Dict[
             "open_rays": int((defect_rays & ~covered).sum())}
 
 
-def defect_coverage(defective: Mask, implant: Mask, n_rays: int = N_RAYS) -> Dict[str, float]:
+def defect_coverage(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
+                    face_posterior: bool = False) -> Dict[str, float]:
     """Closure without ground truth: of the rays through the defect
-    (:func:`defect_directions`), the share that cross the implant (``closed_fraction``), with
-    the counts."""
+    (:func:`defect_directions`; ``face_posterior`` as there), the share that cross the implant
+    (``closed_fraction``), with the counts."""
     require_same_grid(defective.grid, implant.grid, "the defective skull", "the implant")
     directions = sphere_directions(n_rays)
     centre = skull_centre(defective)
-    defect = defect_directions(defective, directions, centre)
+    defect = defect_directions(defective, directions, centre, face_posterior)
     covered = ray_hits(implant, centre, directions) if defect.any() else np.zeros(n_rays, bool)
     return _summary(defect, covered, n_rays)
 

@@ -1,7 +1,10 @@
 """Canonical orientation: the index axes of a volume reordered and flipped (no resampling) so
 that i, j and k point as close as possible to left, posterior and superior (LPS), as in the
 SkullFix scans the networks were trained on. A volume stored with another axis order or
-direction (SkullBreak stores j anterior) is seen by a network the way it was trained.
+direction is seen by a network the way it was trained, as far as its header is right: the
+header is all this reads. A header that calls the face's side posterior (the bundled SkullBreak
+file's does: it says j points anterior, while the face lies at j = 0) shows the network a skull
+facing backwards, which costs its implants about 0.1 DSC (README, "Skull completion").
 """
 from __future__ import annotations
 

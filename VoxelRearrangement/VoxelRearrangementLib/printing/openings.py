@@ -42,8 +42,10 @@ SHADOWED_SHARE = 0.8
 
 
 def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
-                   progress: Optional[ProgressCallback] = None) -> Tuple[Mask, Dict[str, float]]:
-    """``implant`` with its openings closed (see the module docstring), and a report:
+                   progress: Optional[ProgressCallback] = None, face_posterior: bool = False
+                   ) -> Tuple[Mask, Dict[str, float]]:
+    """``implant`` with its openings closed (see the module docstring; ``face_posterior``: the
+    face lies at world posterior, :func:`~..evaluation.closure.front_wedge`), and a report:
     ``open_rays_before``, ``open_rays_after`` (rays through the defect that miss the implant,
     in the openings that are the implant's to close: :func:`_implants_openings`),
     ``open_rays_elsewhere`` (in openings of the skull away from the implant, left alone),
@@ -54,7 +56,7 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     stage = Stage(progress)
     directions = sphere_directions(n_rays)
     centre = skull_centre(defective)
-    defect = defect_directions(defective, directions, centre)
+    defect = defect_directions(defective, directions, centre, face_posterior)
     covered = ray_hits(implant, centre, directions)
     missing = _implants_openings(defect, covered, directions)
     report = {"open_rays_before": int(missing.sum()), "open_rays_after": int(missing.sum()),

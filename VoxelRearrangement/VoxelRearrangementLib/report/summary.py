@@ -55,6 +55,8 @@ def what_ran(report: dict, options) -> dict:
         ran["completion_weights"] = str(options.weights) if options.weights else \
             f"bundled {COMPLETION_WEIGHTS[-1]}"
         devices["completion"] = report.get("completion_device", options.device)
+        if options.face_posterior:
+            ran["face"] = "where the image's header says posterior (as asked: --face-posterior)"
     refine = report.get("refine", {})
     if report["method"] == "learned":
         devices["refinement"] = refine.get("device", options.device)
@@ -208,5 +210,7 @@ def summary_lines(summary: dict) -> List[str]:
         ", ".join(f"{k} on {v}" for k, v in ran["device"].items())
     lines.append(f"Ran: {ran['method']} refinement ({source}); {device}; "
                  f"VoxelRearrangementLib {ran['versions']['VoxelRearrangementLib']}")
+    if "face" in ran:
+        lines.append(f"Face: {ran['face']}")
     lines += [f"Note: {caveat}" for caveat in summary["caveats"]]
     return lines

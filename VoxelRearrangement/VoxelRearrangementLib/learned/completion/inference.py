@@ -84,12 +84,14 @@ def complete_coarse(coarse: np.ndarray, model, flip_average: bool = True) -> np.
 
 def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: str = "auto",
                    model=None, progress: Optional[Callable[[float, str], None]] = None,
-                   cancel: Optional[Callable[[], bool]] = None) -> Completion:
+                   cancel: Optional[Callable[[], bool]] = None,
+                   face_posterior: bool = False) -> Completion:
     """Complete a defective skull (any grid) on its challenge coarse grid (128 x 128 x 64).
 
     The network sees the skull in the canonical orientation it was trained on (index axes
-    reordered and flipped towards left, posterior, superior: :mod:`...grids.orientation`);
-    the result is returned on the coarse grid of the input's own axes."""
+    reordered and flipped towards left, posterior, superior: :mod:`...grids.orientation`),
+    turned about anterior-posterior as well when ``face_posterior`` (the face lies where the
+    header says posterior); the result is returned on the coarse grid of the input's own axes."""
     stage = Stage(progress, cancel)
     defective = binary(defective, "the defective skull")
     if not defective.array.any():
@@ -103,8 +105,11 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     values_array, matrix = downsample_with_values(turn.mask(defective))
     coarse = Mask((values_array > 0.5).astype(np.uint8), matrix)
     stage.report(0.5, "completing the skull")
-    prob = complete_coarse(np.clip(values_array, 0.0, 1.0).astype(np.float32) if values
-                           else coarse.array, model)
+    seen = np.clip(values_array, 0.0, 1.0).astype(np.float32) if values else coarse.array
+    if face_posterior:  # canonical j is anterior-posterior
+        prob = complete_coarse(seen[:, ::-1], model)[:, ::-1]
+    else:
+        prob = complete_coarse(seen, model)
     mask = ((prob > 0.5) | coarse.array.astype(bool)).astype(np.uint8)
     stage.report(1.0, "completed")
     back = turn.unmask
