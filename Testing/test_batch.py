@@ -85,3 +85,15 @@ def test_a_case_beyond_the_memory_limit_fails_and_the_batch_goes_on(sample_dir, 
     summary = read_summary(tmp_path / "out")
     assert summary["big"]["status"] == "failed" and "700MB memory limit" in summary["big"]["error"]
     assert summary["small"]["status"] == "done"
+
+
+def test_a_completed_case_row_says_where_the_face_was_taken_to_lie(tmp_path):
+    from VoxelRearrangementLib.batch import Case, summary_row
+    report = {"mode": "complete", "volumes_ml": {"completed": 600.0, "implant": 40.2},
+              "implant": {"pieces": 1, "watertight": True}, "skull": {"watertight": True},
+              "defect_coverage": {"closed_fraction": 0.9025},
+              "face": {"asked": "auto", "used": "posterior", "check_logit": 13.9, "check_sure": True},
+              "timings_s": {"completion_s": 1.0, "refinement_s": 2.0}}
+    row = summary_row(Case("sb", tmp_path / "sb.nii.gz", tmp_path / "out" / "sb"), "done", report)
+    assert row["face"] == "posterior" and row["implant_ml"] == 40.2 and row["seconds"] == 3.0
+    assert summary_row(Case("x", tmp_path / "x.nrrd", tmp_path / "out" / "x"), "failed")["face"] == ""

@@ -29,8 +29,9 @@ def test_every_option_round_trips_through_the_command_line():
     assert pipeline_options.from_arguments(parse(argv), "refine") == options
     run = pipeline_options.run_argv("in.nrrd", "out", options)
     assert run[:5] == ["run", "--coarse", "in.nrrd", "--output-dir", "out"]
-    completing = PipelineOptions(face_posterior=True, clearance_mm=0.5)
-    assert "--face-posterior" in completing.to_argv()
+    completing = PipelineOptions(face="posterior", clearance_mm=0.5)
+    assert completing.to_argv() == ["--clearance-mm", "0.5", "--face", "posterior"]
+    assert PipelineOptions().face == "auto"
     assert pipeline_options.from_arguments(parse(completing.to_argv()), "complete") == completing
 
 
@@ -39,6 +40,7 @@ def test_bad_choices_are_named():
                             (dict(device="tpu"), "unknown device"),
                             (dict(mode="fix"), "unknown mode"),
                             (dict(reference_grid="g.nrrd"), "only used when refining"),
-                            (dict(mode="refine", face_posterior=True), "only used when completing")):
+                            (dict(face="behind"), "unknown face"),
+                            (dict(mode="refine", face="posterior"), "only used when completing")):
         with pytest.raises(VoxelRearrangementError, match=message):
             PipelineOptions(**kwargs)

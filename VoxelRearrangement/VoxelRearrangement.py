@@ -31,6 +31,7 @@ from slicer.util import VTKObservationMixin
 from VoxelRearrangementLib._shared.bounds import BOUNDS
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
 from VoxelRearrangementLib._shared.resources import sample_path
+from VoxelRearrangementLib.grids.orientation import FACES
 from VoxelRearrangementLib.learned.weights import DEVICES
 from VoxelRearrangementLib.options import MODES, PipelineOptions
 from VoxelRearrangementLib.synthesis.refine import METHODS
@@ -150,8 +151,8 @@ class VoxelRearrangementParameterNode:
     clearanceMm - gap between the implant and the bone at the rim (mm); minEdgeMm - the
     implant's edge is trimmed where thinner (mm).
     device - where the networks run (auto: the GPU when there is one).
-    facePosterior - the face lies where the image's header says posterior (anterior and
-    posterior swapped in the file): the network and the closure checks turn the head round.
+    face - where the face lies in the image's frame: auto (a check decides), anterior (the
+    orientation is right) or posterior (anterior and posterior swapped in the file).
     Defaults are those of PipelineOptions (the command line's).
     skullSegmentation, implantSegmentation, skullModel, implantModel - the last outputs.
     """
@@ -170,7 +171,7 @@ class VoxelRearrangementParameterNode:
     clearanceMm: Annotated[float, within("clearance_mm")] = DEFAULTS.clearance_mm
     minEdgeMm: Annotated[float, within("min_edge_mm")] = DEFAULTS.min_edge_mm
     device: Annotated[str, Choice(list(DEVICES))] = DEFAULTS.device
-    facePosterior: bool = DEFAULTS.face_posterior
+    face: Annotated[str, Choice(list(FACES))] = DEFAULTS.face
     skullSegmentation: vtkMRMLSegmentationNode
     implantSegmentation: vtkMRMLSegmentationNode
     skullModel: vtkMRMLModelNode
@@ -274,7 +275,7 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
                        self.ui.inputSegmentLabel, self.ui.inputSegmentSelector):
             widget.visible = not ct
         self.ui.openingSliderWidget.enabled = not refine
-        self.ui.facePosteriorCheckBox.enabled = not refine
+        self.ui.faceComboBox.enabled = not refine
         self.ui.fitCollapsibleButton.enabled = not refine
         self.ui.fitConsequenceLabel.text = fitConsequences(p.clearanceMm, p.minEdgeMm)
         self.ui.deviceComboBox.enabled = not refine or p.method == "learned"
@@ -313,7 +314,7 @@ class VoxelRearrangementWidget(ScriptedLoadableModuleWidget, VTKObservationMixin
                                       hamming_radius=p.hammingRadius, smoothing=p.smoothing,
                                       opening_mm=p.openingMm, clearance_mm=p.clearanceMm,
                                       min_edge_mm=p.minEdgeMm, bone_hu=p.boneHu, device=p.device,
-                                      face_posterior=p.facePosterior and p.mode != "refine")
+                                      face="auto" if p.mode == "refine" else p.face)
             ct = p.mode == "ct"
             self._job = self.logic.startJob(
                 p.inputVolume if ct else p.inputSegmentation, None if ct else (p.inputSegmentId or None),

@@ -20,16 +20,19 @@ SkullBreak skull (no ground truth: closure without it) and renders. With
 ``--flip-anterior-posterior`` every SkullFix case (defective and true implant) gets a header
 with anterior and posterior swapped (its IJK-to-LPS matrix mirrored in world y, its voxels as
 they were): the face then lies where the header says posterior, as in a file whose header is
-wrong that way. ``--face-posterior`` passes ``run``'s option of that name for those cases (the
-network and the closure checks turn the head round): with both flags a case is seen as with
-neither. The SkullBreak file in ../shared/data is such a file (its header calls the face's side
-posterior): ``--skullbreak-face-posterior`` runs it with ``run``'s ``--face-posterior``.
+wrong that way. ``--face`` is ``run``'s option for those cases (default ``auto``, as ``run``:
+the facing check decides; ``posterior`` turns the head round for the network and the closure
+checks: with ``--flip-anterior-posterior --face posterior`` a case is seen as with neither).
+The SkullBreak file in ../shared/data is such a file (its header calls the face's side
+posterior); ``--skullbreak-face`` is its ``--face`` (default ``auto``). Each implant's row
+says where the face was taken to lie and the check's logit.
 
 Prints markdown tables; writes benchmarks/results/completion.json.
 
     python benchmarks/benchmark_completion.py [--cases 060-079] [--weights W.pt] \\
         [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render] \\
-        [--skullbreak-face-posterior] [--flip-anterior-posterior] [--face-posterior]
+        [--skullbreak-face auto|anterior|posterior] [--flip-anterior-posterior] \\
+        [--face auto|anterior|posterior]
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
 from VoxelRearrangementLib import Mask, PipelineOptions, defect_coverage, implant_metrics, read_mask
 from VoxelRearrangementLib.evaluation.closure import closure, skull_centre
 from VoxelRearrangementLib.evaluation.metrics import surface_distance_metrics
+from VoxelRearrangementLib.grids.orientation import FACES
 from VoxelRearrangementLib.io.skullfix import read_case
 from VoxelRearrangementLib.learned.completion.defects import cut_skull, random_defect
 from VoxelRearrangementLib.learned.completion.inference import complete_coarse, load_completion_model
@@ -93,6 +97,13 @@ def flip_anterior_posterior(mask: Mask) -> Mask:
     return Mask(mask.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ mask.ijk_to_lps)
 
 
+def faces(asked: str, design) -> dict:
+    """Where the face was asked to lie, where it was taken to lie, and the check's logit."""
+    logit = design.completion.face_logit
+    return {"face_asked": asked, "face": design.completion.face,
+            "face_logit": None if logit is None else round(logit, 2)}
+
+
 def evaluate(defective: Mask, truth: Mask, options: PipelineOptions) -> dict:
     design = design_implant(defective, options)
     implant = design.implant
@@ -102,6 +113,7 @@ def evaluate(defective: Mask, truth: Mask, options: PipelineOptions) -> dict:
     row["closure"] = closure(defective, implant, truth)["closed_fraction"]
     row["safety_net_ml"] = design.safety_net["added_ml"]
     row["true_implant_ml"] = round(truth.volume_ml, 1)
+    row.update(faces(options.face, design))
     row.update({k: round(v, 2) for k, v in design.times.items()})
     return row, design
 
@@ -139,16 +151,15 @@ def main() -> int:
                     help="renders of the first case's lateral defect and of the SkullBreak skull")
     ap.add_argument("--flip-anterior-posterior", action="store_true",
                     help="swap anterior and posterior in every skull's header (voxels kept)")
-    ap.add_argument("--face-posterior", action="store_true",
-                    help="run's --face-posterior for the SkullFix cases")
-    ap.add_argument("--skullbreak-face-posterior", action="store_true",
-                    help="run's --face-posterior for the SkullBreak skull (its header swaps "
-                         "anterior and posterior: parietotemporal_001's does)")
+    ap.add_argument("--face", choices=FACES, default="auto", help="run's --face for the SkullFix cases")
+    ap.add_argument("--skullbreak-face", choices=FACES, default="auto",
+                    help="run's --face for the SkullBreak skull (parietotemporal_001's header "
+                         "swaps anterior and posterior)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion.json")
     args = ap.parse_args()
     kinds = tuple(args.kinds.split(","))
     suffix = ("_ap_flipped" if args.flip_anterior_posterior else "") + \
-        ("_face_posterior" if args.face_posterior else "")  # the lateral render's
+        ("" if args.face == "auto" else f"_face_{args.face}")  # the lateral render's
 
     import torch
     torch.set_num_threads(args.threads)
@@ -159,7 +170,7 @@ def main() -> int:
           f"peak memory {speed['inference_peak_mb']:.0f} MB", flush=True)
     options = PipelineOptions(method=args.method, device="cpu", workers=args.threads,
                               weights=str(args.weights) if args.weights else None,
-                              face_posterior=args.face_posterior)
+                              face=args.face)
     rows = []
     for n, case in enumerate(parse_cases(args.cases)):
         complete, truth, defective = read_case(args.data, case)
@@ -178,19 +189,19 @@ def main() -> int:
     summary = summarise(rows, kinds)
     result = {"cases": args.cases, "method": args.method,
               "anterior_posterior_flipped": args.flip_anterior_posterior,
-              "face_posterior": args.face_posterior,
+              "face": args.face,
               "weights": str(args.weights) if args.weights else "bundled",
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS,
               "scored": "the implant before the fit (no gap, no edge trim), against the true implant"}
     if args.skullbreak:
         defective = read_mask(args.skullbreak)
-        face_posterior = args.skullbreak_face_posterior
         t = time.perf_counter()
-        design = design_implant(defective, options.replace(face_posterior=face_posterior))
-        result["skullbreak"] = {"input": str(args.skullbreak), "face_posterior": face_posterior,
+        design = design_implant(defective, options.replace(face=args.skullbreak_face))
+        result["skullbreak"] = {"input": str(args.skullbreak), **faces(args.skullbreak_face, design),
                                 "seconds": time.perf_counter() - t,
                                 "defect_coverage": defect_coverage(
-                                    defective, design.implant, face_posterior=face_posterior),
+                                    defective, design.implant,
+                                    face_posterior=design.completion.face == "posterior"),
                                 "implant_ml": design.implant.volume_ml,
                                 "safety_net": design.safety_net}
         if args.render:

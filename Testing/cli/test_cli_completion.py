@@ -1,5 +1,6 @@
 """``complete`` and ``run`` (the end-to-end pipeline, both modes) on the command line, with
 tiny networks."""
+import dataclasses
 import json
 
 import numpy as np
@@ -48,7 +49,7 @@ def oracle_completion(monkeypatch):
 
     def oracle(d, *a, **k):
         res = real(d, *a, **k)
-        return inference.Completion(res.probability, downsample(truth["skull"]), res.defective)
+        return dataclasses.replace(res, mask=downsample(truth["skull"]))
 
     monkeypatch.setattr(inference, "complete_skull", oracle)
     return truth
@@ -116,7 +117,7 @@ def test_the_skull_mesh_shows_what_the_safety_net_added(tmp_path, oracle_complet
 
 def test_run_face_posterior_reaches_the_network_the_safety_net_and_the_coverage(
         tmp_path, oracle_completion, tiny_completion_weights, monkeypatch):
-    """``run --face-posterior``: the completion, the safety net and the reported coverage are
+    """``run --face posterior``: the completion, the safety net and the reported coverage are
     each told, and the summary says so; the outputs stay on the input's grid."""
     from VoxelRearrangementLib.evaluation import closure
     from VoxelRearrangementLib.printing import openings
@@ -126,7 +127,7 @@ def test_run_face_posterior_reaches_the_network_the_safety_net_and_the_coverage(
         real = getattr(module, name)
 
         def recording(*a, **k):
-            told[name] = k.get("face_posterior")
+            told[name] = k.get("face", k.get("face_posterior"))
             return real(*a, **k)
         monkeypatch.setattr(module, name, recording)
 
@@ -134,10 +135,11 @@ def test_run_face_posterior_reaches_the_network_the_safety_net_and_the_coverage(
     spy(openings, "close_openings")
     spy(closure, "defect_coverage")
     defective, _, out = run_on_a_small_skull(tmp_path, oracle_completion, tiny_completion_weights,
-                                             "--face-posterior", "--no-render")
-    assert told == {"complete_skull": True, "close_openings": True, "defect_coverage": True}
+                                             "--face", "posterior", "--no-render")
+    assert told == {"complete_skull": "posterior", "close_openings": True, "defect_coverage": True}
     report = json.loads((out / protocol.REPORT).read_text())
-    assert "--face-posterior" in report["summary"]["run"]["face"]
+    assert report["face"] == {"asked": "posterior", "used": "posterior"}
+    assert "posterior, as asked" in report["summary"]["run"]["face"]
     assert np.allclose(read_mask(out / protocol.IMPLANT).ijk_to_lps, defective.ijk_to_lps)
 
 

@@ -82,26 +82,32 @@ def test_bundled_weights_complete_the_sample(sample):
     assert dice(out & ~inp, target & ~inp) > 0.7
 
 
-def test_a_header_that_swaps_anterior_and_posterior_is_undone_by_face_posterior(sample):
+def test_a_header_that_swaps_anterior_and_posterior_is_undone_by_face(sample):
     # The same voxels under a header mirrored in world y (the face where the header says
     # posterior, as in SkullBreak's parietotemporal_001): the network sees the skull facing
     # backwards and restores less of it (restored Dice 0.92 -> 0.82 on this case); told
-    # face_posterior, it sees exactly what it sees under the right header.
+    # face="posterior", or left to the facing check (auto), it sees exactly what it sees under
+    # the right header, and auto keeps the right header as it is.
     defective, complete = sample
     right = complete_skull(defective, device="cpu")
     mirror_y = np.diag([1.0, -1.0, 1.0, 1.0])
     mislabelled = Mask(defective.array, mirror_y @ defective.ijk_to_lps)
     backwards = complete_skull(mislabelled, device="cpu")
-    turned = complete_skull(mislabelled, device="cpu", face_posterior=True)
-    assert np.array_equal(turned.probability, right.probability)
-    assert np.array_equal(turned.mask.array, right.mask.array)
-    assert np.allclose(turned.mask.ijk_to_lps, mirror_y @ right.mask.ijk_to_lps)
     target = downsample(complete).array.astype(bool)
     inp = right.defective.array.astype(bool)
 
     def restored(result):
         return dice(result.mask.array.astype(bool) & ~inp, target & ~inp)
     assert restored(backwards) < restored(right) - 0.05
+    for face in ("posterior", "auto"):
+        turned = complete_skull(mislabelled, device="cpu", face=face)
+        assert turned.face == "posterior"
+        assert np.array_equal(turned.probability, right.probability)
+        assert np.array_equal(turned.mask.array, right.mask.array)
+        assert np.allclose(turned.mask.ijk_to_lps, mirror_y @ right.mask.ijk_to_lps)
+    kept = complete_skull(defective, device="cpu", face="auto")
+    assert kept.face == "anterior" and kept.face_logit < -3.0
+    assert np.array_equal(kept.probability, right.probability)
 
 
 def test_missing_and_corrupt_weights_name_the_file(tmp_path):

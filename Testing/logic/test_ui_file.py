@@ -56,7 +56,6 @@ def test_bound_widgets_match_parameter_fields(ui, widgets, module_source):
     kinds = {"int": {"QSpinBox", "ctkSliderWidget", "qMRMLSpinBox"},
              "float": {"ctkSliderWidget", "QDoubleSpinBox", "ctkDoubleSpinBox"},
              "Choice": {"QComboBox"},
-             "bool": {"QCheckBox"},
              "vtkMRML": {"qMRMLNodeComboBox"}}
     bound = {}
     for w in ui.iter("widget"):
@@ -68,8 +67,7 @@ def test_bound_widgets_match_parameter_fields(ui, widgets, module_source):
         assert name in fields, f"SlicerParameterName '{name}' is not a parameter node field"
         annotation = fields[name]
         kind = ("Choice" if "Choice" in annotation else "vtkMRML" if "vtkMRML" in annotation
-                else "int" if "[int" in annotation else "float" if "[float" in annotation
-                else "bool" if annotation == "bool" else None)
+                else "int" if "[int" in annotation else "float" if "[float" in annotation else None)
         assert kind is not None, f"{name}: unexpected annotation {annotation}"
         assert widget_class in kinds[kind], f"{name} ({annotation}) is bound to a {widget_class}"
     # the segment is chosen in a segment selector and copied by hand (no connector exists)

@@ -21,15 +21,18 @@ def case069(sample_dir):
     return read_mask(sample_dir / "skull069_defective.nrrd"), read_mask(sample_dir / "skull069_implant.nrrd")
 
 
-def summary_of(defective, implant, clearance=0.0, safety_net=None, options=PipelineOptions()):
-    """The summary of a pipeline report holding what run measures on ``implant``."""
+def summary_of(defective, implant, clearance=0.0, safety_net=None, face=None):
+    """The summary of a pipeline report holding what run measures on ``implant`` (and
+    ``face``, the report's block on where the face was taken to lie)."""
     report = {"safety_net": safety_net or {},"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
               "implant": printability_report(mask_to_mesh(implant), thickness=True),
               "defect_coverage": defect_coverage(defective, implant),
               "fit": {"clearance_mm": clearance, "min_edge_mm": 0.0,
                       "rim_gap_mm": round(rim_gap_mm(implant, defective), 2)},
               "completion_device": "cpu"}
-    return run_summary(report, options)
+    if face is not None:
+        report["face"] = face
+    return run_summary(report, PipelineOptions())
 
 
 def altered(implant, cut):
@@ -59,10 +62,19 @@ def test_the_ground_truth_implant_is_printable(case069):
         line.startswith("Face:") for line in summary_lines(summary))
 
 
-def test_a_run_told_the_face_is_posterior_says_so(case069):
-    summary = summary_of(*case069, options=PipelineOptions(face_posterior=True))
-    assert "--face-posterior" in summary["run"]["face"]
-    assert any(line.startswith("Face:") and "posterior" in line for line in summary_lines(summary))
+def test_a_head_turned_round_is_said_and_an_unsure_check_is_a_caveat(case069):
+    asked = summary_of(*case069, face={"asked": "posterior", "used": "posterior"})
+    assert "as asked" in asked["run"]["face"]
+    assert any(line.startswith("Face:") and "posterior" in line for line in summary_lines(asked))
+    found = summary_of(*case069, face={"asked": "auto", "used": "posterior", "check_logit": 6.6,
+                                       "check_sure": True})
+    assert "orientation check (logit +6.6" in found["run"]["face"]
+    assert not any("could not tell" in c for c in found["caveats"])
+    unsure = summary_of(*case069, face={"asked": "auto", "used": "anterior", "check_logit": 1.2,
+                                        "check_sure": False})
+    assert "face" not in unsure["run"]
+    assert any("could not tell which way the head faces (logit +1.2)" in c for c in unsure["caveats"])
+    assert unsure["printable"]  # a caveat, not a reason
 
 
 def test_an_implant_with_an_opening_is_not_printable_and_says_where_it_is_open(case069):

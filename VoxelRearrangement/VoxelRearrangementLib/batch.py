@@ -40,9 +40,11 @@ SUMMARY = "summary.csv"
 LOGS = "logs"
 #: Columns of ``summary.csv``. status: ``done`` (run now), ``skipped`` (finished before),
 #: ``failed`` (``error`` says why). Volumes in mL; closed_fraction: the share of the defect's
-#: directions the implant closes (complete mode); seconds: the run's timings added up.
+#: directions the implant closes (complete mode); face: where the face was taken to lie
+#: (``anterior`` or ``posterior`` of the header, complete mode); seconds: the run's timings
+#: added up.
 SUMMARY_COLUMNS = ("case", "status", "input", "skull_ml", "implant_ml", "implant_pieces",
-                   "closed_fraction", "skull_watertight", "implant_watertight", "seconds",
+                   "closed_fraction", "face", "skull_watertight", "implant_watertight", "seconds",
                    "error")
 
 
@@ -97,6 +99,7 @@ def summary_row(case: Case, status: str, report: Optional[dict] = None, error: s
         row["implant_pieces"] = report["implant"]["pieces"]
         row["implant_watertight"] = report["implant"]["watertight"]
         row["closed_fraction"] = _rounded(report["defect_coverage"]["closed_fraction"], 3)
+        row["face"] = report.get("face", {}).get("used", "")
     row["seconds"] = _rounded(sum(report.get("timings_s", {}).values()), 1)
     return row
 

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ._shared.bounds import argument, check
 from ._shared.errors import VoxelRearrangementError
 from .ct.segment import DEFAULT_BONE_HU, DEFAULT_SKULL_HEIGHT_MM
+from .grids.orientation import FACES
 from .learned.weights import DEFAULT_DEVICE, DEVICES
 from .printing.fit import DEFAULT_CLEARANCE_MM, DEFAULT_MIN_EDGE_MM
 from .printing.implant import DEFAULT_OPENING_MM
@@ -83,12 +84,12 @@ class PipelineOptions:
     compress: bool = _option(True, "--no-compress",
                              "write masks as raw NRRD (faster, 5-10x larger: temporary files)",
                              action="store_false")
-    face_posterior: bool = _option(
-        False, "--face-posterior", "the face lies where the input's header says posterior (anterior "
-        "and posterior swapped in the file, as in SkullBreak's parietotemporal_001.nii.gz): the "
-        "completion network and the closure checks see the head the right way round; the outputs "
-        "stay on the input's grid",
-        action="store_true")
+    face: str = _option(
+        "auto", "--face", "where the face lies in the input's frame: anterior (its header is "
+        "right), posterior (anterior and posterior swapped in the file, as in SkullBreak's "
+        "parietotemporal_001.nii.gz) or auto (a small network on the coarse skull decides; when "
+        "unsure it keeps the header); the completion and the closure checks see the head the "
+        "right way round, the outputs stay on the input's grid", choices=FACES)
     reference_grid: Optional[str] = _option(
         None, "--reference-grid", "refine mode: image or mask whose grid is the target "
         "(default: 4x the coarse grid on every axis)")
@@ -105,7 +106,10 @@ class PipelineOptions:
                 f"unknown device '{self.device}' (choose from {', '.join(DEVICES)})")
         if self.reference_grid is not None and self.mode != "refine":
             raise VoxelRearrangementError("a reference grid is only used when refining a coarse skull")
-        if self.face_posterior and self.mode == "refine":
+        if self.face not in FACES:
+            raise VoxelRearrangementError(
+                f"unknown face '{self.face}' (choose from {', '.join(FACES)})")
+        if self.face != "auto" and self.mode == "refine":
             raise VoxelRearrangementError(
                 "the face's side is only used when completing a skull (not when refining a coarse one)")
         for f in fields(self):
@@ -129,7 +133,7 @@ class PipelineOptions:
             if flag is None or value == _default(f):
                 continue
             action = f.metadata["argparse"].get("action")
-            if action in ("store_true", "store_false"):
+            if action == "store_false":
                 argv.append(flag)
             elif action == "append":
                 for item in value:
@@ -154,8 +158,8 @@ def add_arguments(parser: argparse.ArgumentParser, exclude: Tuple[str, ...] = ()
             continue
         kw = dict(f.metadata["argparse"])
         default = _default(f)
-        flag_only = kw.get("action") in ("store_true", "store_false")
-        shown = "" if default in ((), None) or flag_only else f" (default {default})"
+        shown = "" if default in ((), None) or kw.get("action") == "store_false" else \
+            f" (default {default})"
         parser.add_argument(flag, dest=f.name, default=None, help=f.metadata["help"] + shown, **kw)
 
 

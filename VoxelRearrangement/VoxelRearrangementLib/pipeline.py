@@ -247,8 +247,7 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
     times: Dict[str, float] = {}
     t = time.perf_counter()
     result = complete_skull(defective, options.weights, options.device,
-                            progress=stage.sub(0.02, 0.12).report,
-                            face_posterior=options.face_posterior)
+                            progress=stage.sub(0.02, 0.12).report, face=options.face)
     times["completion_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -266,7 +265,7 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
     else:  # the network added nothing: the safety net may still close the opening
         implant = Mask(np.zeros_like(defective.array, dtype=np.uint8), defective.ijk_to_lps)
     implant, safety_net = close_openings(defective, implant, progress=stage.sub(0.64, 0.66).report,
-                                         face_posterior=options.face_posterior)
+                                         face_posterior=result.face == "posterior")
     if not implant.array.any():
         raise VoxelRearrangementError(
             "no implant: the completion network added no bone to the defective skull and no "
@@ -327,7 +326,8 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
             implant_print = _meshed(implant, staging / protocol.IMPLANT_STL, options.smoothing,
                                     stage.sub(0.7, 0.8), thickness=True, max_mb=options.implant_stl_mb)
             stage.report(0.8, "checking the defect coverage")
-            coverage = defect_coverage(defective, seated, face_posterior=options.face_posterior)
+            coverage = defect_coverage(defective, seated,
+                                       face_posterior=result.face == "posterior")
             pictures = _pictures(defective, implant)
             stage.report(0.85, "meshing the skull")
             skull_print = skull_job.result()
@@ -343,12 +343,24 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         "mode": options.mode, "input": source_name, "input_shape": list(defective.array.shape),
         "method": options.method, "device": options.device,
         "coarse_shape": list(result.mask.array.shape), "completion_device": result.device,
+        "face": _face_report(options.face, result),
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},
         "defect_coverage": coverage, "safety_net": safety_net, "fit": fit,
         "skull": skull_print, "implant": implant_print,
         "timings_s": {k: round(v, 2) for k, v in times.items()},
     }, pictures
+
+
+def _face_report(asked: str, result) -> dict:
+    """Where the face was asked to lie, where it was taken to lie, and the check's logit and
+    whether it was sure (``auto`` only)."""
+    out = {"asked": asked, "used": result.face}
+    if result.face_logit is not None:
+        from .learned.completion.facing import DECISIVE_LOGIT
+        out.update(check_logit=round(result.face_logit, 2),
+                   check_sure=abs(result.face_logit) > DECISIVE_LOGIT)
+    return out
 
 
 def _pictures(defective: Mask, implant: Mask) -> Dict[str, Optional[bytes]]:

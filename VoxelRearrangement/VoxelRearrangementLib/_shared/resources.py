@@ -36,6 +36,8 @@ def resource_path(*parts: str) -> Path:
 DEFAULT_TABLES = ("tables", "skullfix-000-059.npz")
 #: Weights of the coarse completion network (model card: data/models/README.md).
 COMPLETION_WEIGHTS = ("models", "completion_unet.pt")
+#: Weights of the facing check (model card: data/models/facing_net.md).
+FACING_WEIGHTS = ("models", "facing_net.pt")
 #: Weights of the learned rearrangement network (model card: data/models/rearrangement_net.md).
 REARRANGEMENT_WEIGHTS = ("models", "rearrangement_net.pt")
 #: The bundled samples (data/samples): file stem -> what it is.

@@ -15,6 +15,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "evaluate": ("evaluation", "Dice, HD95, ASSD and smoothness against a reference"),
     "complete": ("completion", "complete a defective skull with the bundled network"),
     "train-completion": ("training", "train the coarse completion network (SkullFix)"),
+    "train-facing": ("training", "train the check of which way the head faces (SkullFix)"),
     "train-rearrangement": ("training", "train the learned voxel rearrangement network (SkullFix)"),
     "implant": ("printing", "implant = completed skull minus defective skull, cleaned up"),
     "mesh": ("printing", "mask to a watertight triangle mesh (LPS mm) for printing"),

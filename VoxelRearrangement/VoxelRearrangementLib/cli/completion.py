@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="template skull(s) for --refine hash/kdtree (default: the bundled tables)")
     c.add_argument("--workers", type=argument("workers", "--workers"), default=1,
                    help="threads for --refine")
-    add_arguments(c, only=("face_posterior",))
+    add_arguments(c, only=("face",))
     c.set_defaults(func=_complete)
 
 
@@ -52,7 +52,7 @@ def _complete(args: argparse.Namespace) -> int:
     check_skull(defective, f"--defective {args.defective}")
     result = complete_skull(defective, args.weights, args.device,
                             progress=stage.sub(0.0, 0.3 if args.refine else 1.0).report,
-                            face_posterior=bool(args.face_posterior))
+                            face=args.face or "auto")
     out = result.mask
     if args.refine:
         templates = list(args.template) if args.refine in TEMPLATE_METHODS else []

@@ -1,5 +1,5 @@
-"""CLI commands that train the networks: ``train-completion`` and ``train-rearrangement``
-(inference: ``complete`` / ``run``, and ``refine --method learned``)."""
+"""CLI commands that train the networks: ``train-completion``, ``train-facing`` and
+``train-rearrangement`` (inference: ``complete`` / ``run``, and ``refine --method learned``)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 from .._shared.bounds import argument
 from .._shared.errors import VoxelRearrangementError
 from ..io.skullfix import parse_cases
+from ..learned.completion import facing_train
 from ..learned.completion import train as completion_train
 from ..learned.completion.defects import KIND_WEIGHTS, KINDS
 from ..learned.rearrangement import train as rearrangement_train
@@ -62,6 +63,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "trained on)")
     p.set_defaults(func=_train_completion)
 
+    p = add_command(sub, "train-facing")
+    p.add_argument("--data", required=True, type=Path,
+                   help="SkullFix folder with complete/NNN.nrrd and implant/NNN.nrrd")
+    p.add_argument("--out", required=True, type=Path, help="weights file (.pt)")
+    p.add_argument("--cache", required=True, type=Path,
+                   help="folder of cached coarse cases (the completion training's cache serves)")
+    p.add_argument("--unlabelled", type=Path,
+                   help="folder of defective skulls without ground truth (NNN.nrrd)")
+    p.add_argument("--unlabelled-holdout-cases", default="040-049",
+                   help="ids of --unlabelled scored, not trained on (the others train)")
+    p.add_argument("--train-cases", default=f"{facing_train.DEFAULT_TRAIN[0]}-"
+                                            f"{facing_train.DEFAULT_TRAIN[-1]}")
+    p.add_argument("--holdout-cases", default=f"{facing_train.DEFAULT_HOLDOUT[0]}-"
+                                              f"{facing_train.DEFAULT_HOLDOUT[-1]}",
+                   help="cases scored at the end (never 060-079)")
+    p.add_argument("--samples", type=int, default=2400, help="augmented training skulls made once")
+    p.add_argument("--holdout-samples", type=int, default=400)
+    p.add_argument("--steps", type=int, default=1500, help="training steps of 16 skulls")
+    p.add_argument("--workers", type=argument("workers", "--workers"), default=1,
+                   help="processes that make the samples (the same samples with any number)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=argument("threads", "--threads"), help="torch CPU threads")
+    p.set_defaults(func=_train_facing)
+
     p = add_command(sub, "train-rearrangement")
     add_training_arguments(p, rearrangement_train.DEFAULT_TRAIN, rearrangement_train.DEFAULT_HOLDOUT,
                            "--steps-per-epoch batches")
@@ -113,6 +138,26 @@ def _train_completion(args: argparse.Namespace) -> int:
         best = max(history, key=lambda h: h["dice_restored"])
         print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "
               f"{best['dice_restored']:.4f}; weights in {args.out}")
+    return 0
+
+
+def _train_facing(args: argparse.Namespace) -> int:
+    set_threads(args.threads)
+    unlabelled: list = []
+    held: list = []
+    if args.unlabelled is not None:
+        if not args.unlabelled.is_dir():
+            raise VoxelRearrangementError(f"{args.unlabelled}: no such folder")
+        held = parse_cases(args.unlabelled_holdout_cases)
+        unlabelled = [c for c in sorted(p.name[:-5] for p in args.unlabelled.glob("*.nrrd"))
+                      if c not in held]
+    facing_train.train_facing(
+        args.data, args.out, args.cache, unlabelled_dir=args.unlabelled, unlabelled=unlabelled,
+        holdout_unlabelled=held, train_cases=parse_cases(args.train_cases),
+        holdout_cases=parse_cases(args.holdout_cases), samples=args.samples,
+        holdout_samples=args.holdout_samples, steps=args.steps, seed=args.seed,
+        workers=args.workers, progress=print_progress)
+    print(f"weights in {args.out}")
     return 0
 
 

@@ -2,9 +2,11 @@
 that i, j and k point as close as possible to left, posterior and superior (LPS), as in the
 SkullFix scans the networks were trained on. A volume stored with another axis order or
 direction is seen by a network the way it was trained, as far as its header is right: the
-header is all this reads. A header that calls the face's side posterior (the bundled SkullBreak
-file's does: it says j points anterior, while the face lies at j = 0) shows the network a skull
-facing backwards, which costs its implants about 0.1 DSC (README, "Skull completion").
+header is all this reads. A header that calls the face's side posterior (the SkullBreak file
+in ../shared/data does: it says j points anterior, while the face lies at j = 0) shows the network a skull
+facing backwards, which costs its implants about 0.1 DSC (README, "Skull completion");
+:data:`FACES` names where the face lies in the input's frame, and the completion turns the
+canonical view round along j when it lies posterior (``learned/completion/facing.py`` checks).
 """
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ from typing import Tuple
 import numpy as np
 
 from .geometry import Mask
+
+#: Where the face lies in the input's frame: ``auto`` (a check decides), ``anterior`` (the
+#: header is right), ``posterior`` (the header swaps anterior and posterior).
+FACES = ("auto", "anterior", "posterior")
 
 
 @dataclass(frozen=True)

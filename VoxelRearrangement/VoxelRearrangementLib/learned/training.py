@@ -25,12 +25,8 @@ from .training_log import append_row, cosine_lr, epoch_line, show_progress, writ
 from .weights import atomic_save, export_weights
 
 
-def prepare_training(data_dir: Path, train_cases: Sequence[str], holdout_cases: Sequence[str],
-                     epochs: int, out: Path, checkpoint_dir: Optional[Path],
-                     cache_dir: Optional[Path]) -> Tuple[Path, Path]:
-    """Clear errors before any work (report cases in the split, missing cases, no epochs,
-    output folder missing), then the run's checkpoint folder (made; default
-    ``<out folder>/<out stem>_checkpoints``) and data cache (default ``<checkpoints>/cache``)."""
+def check_split(data_dir: Path, train_cases: Sequence[str], holdout_cases: Sequence[str]) -> None:
+    """Clear errors for report cases (060-079) in the split and for cases not in ``data_dir``."""
     overlap = (set(train_cases) | set(holdout_cases)) & set(REPORT_CASES)
     if overlap:
         raise VoxelRearrangementError(
@@ -39,6 +35,15 @@ def prepare_training(data_dir: Path, train_cases: Sequence[str], holdout_cases: 
     missing = [c for c in list(train_cases) + list(holdout_cases) if c not in available]
     if missing:
         raise VoxelRearrangementError(f"{data_dir}: cases {missing} not found")
+
+
+def prepare_training(data_dir: Path, train_cases: Sequence[str], holdout_cases: Sequence[str],
+                     epochs: int, out: Path, checkpoint_dir: Optional[Path],
+                     cache_dir: Optional[Path]) -> Tuple[Path, Path]:
+    """Clear errors before any work (:func:`check_split`, no epochs, output folder missing),
+    then the run's checkpoint folder (made; default ``<out folder>/<out stem>_checkpoints``)
+    and data cache (default ``<checkpoints>/cache``)."""
+    check_split(data_dir, train_cases, holdout_cases)
     if epochs < 1:
         raise VoxelRearrangementError("--epochs must be at least 1")
     out = Path(out)

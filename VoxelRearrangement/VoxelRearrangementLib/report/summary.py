@@ -55,8 +55,13 @@ def what_ran(report: dict, options) -> dict:
         ran["completion_weights"] = str(options.weights) if options.weights else \
             f"bundled {COMPLETION_WEIGHTS[-1]}"
         devices["completion"] = report.get("completion_device", options.device)
-        if options.face_posterior:
-            ran["face"] = "where the image's header says posterior (as asked: --face-posterior)"
+        face = report.get("face", {})
+        if face.get("used") == "posterior":
+            how = ("as asked" if face["asked"] == "posterior" else
+                   f"found by the orientation check (logit {face['check_logit']:+.1f}; setting "
+                   "the face to anterior overrides it)")
+            ran["face"] = (f"at the image's posterior, {how}: the head was turned round for the "
+                           "completion")
     refine = report.get("refine", {})
     if report["method"] == "learned":
         devices["refinement"] = refine.get("device", options.device)
@@ -99,7 +104,8 @@ def run_summary(report: dict, options) -> dict:
     }
     reasons = _reasons(facts)
     summary = {"printable": not reasons, "reasons": reasons, "implant": facts,
-               "caveats": _mesh_caveats(report) + _caveats(facts), "run": ran}
+               "caveats": _mesh_caveats(report) + _face_caveats(report) + _caveats(facts),
+               "run": ran}
     if "ct" in report:
         ct = report["ct"]
         summary["ct"] = {k: ct[k] for k in ("bone_hu", "skull_ml", "dropped_pieces", "dropped_ml",
@@ -107,6 +113,15 @@ def run_summary(report: dict, options) -> dict:
         summary["caveats"].insert(0, "The skull was segmented from the CT by a threshold: check "
                                      "the segmentation (skull_from_ct.nrrd) before the implant.")
     return summary
+
+
+def _face_caveats(report: dict) -> List[str]:
+    face = report.get("face", {})
+    if face.get("check_sure", True):
+        return []
+    return [f"The orientation check could not tell which way the head faces (logit "
+            f"{face['check_logit']:+.1f}): the image's orientation was kept. Check that the face "
+            "points anterior; if it points posterior, run again with the face set to posterior."]
 
 
 def _rounded(value: Optional[float]) -> Optional[float]:

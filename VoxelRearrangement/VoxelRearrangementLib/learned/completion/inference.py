@@ -33,14 +33,18 @@ PathLike = Union[str, Path]
 class Completion:
     """Result on the coarse grid: ``probability`` (float32, i, j, k), ``mask`` (completed
     skull, input bone included), ``defective`` (the coarse input mask), ``device`` (where the
-    network ran: ``cpu`` or ``cuda``) and ``values`` (True when ``probability`` is the
-    completed skull's downsampling values, from a network trained on them)."""
+    network ran: ``cpu`` or ``cuda``), ``values`` (True when ``probability`` is the
+    completed skull's downsampling values, from a network trained on them), ``face`` (where
+    the face was taken to lie: ``anterior`` or ``posterior`` of the header) and
+    ``face_logit`` (the facing check's logit that it lies posterior; None when not asked)."""
 
     probability: np.ndarray
     mask: Mask
     defective: Mask
     device: str = "cpu"
     values: bool = False
+    face: str = "anterior"
+    face_logit: Optional[float] = None
 
 
 def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu"):
@@ -85,13 +89,15 @@ def complete_coarse(coarse: np.ndarray, model, flip_average: bool = True) -> np.
 def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: str = "auto",
                    model=None, progress: Optional[Callable[[float, str], None]] = None,
                    cancel: Optional[Callable[[], bool]] = None,
-                   face_posterior: bool = False) -> Completion:
+                   face: str = "anterior") -> Completion:
     """Complete a defective skull (any grid) on its challenge coarse grid (128 x 128 x 64).
 
     The network sees the skull in the canonical orientation it was trained on (index axes
     reordered and flipped towards left, posterior, superior: :mod:`...grids.orientation`),
-    turned about anterior-posterior as well when ``face_posterior`` (the face lies where the
-    header says posterior); the result is returned on the coarse grid of the input's own axes."""
+    turned round along anterior-posterior as well when the face lies where the header says
+    posterior: ``face`` is ``anterior`` (trust the header), ``posterior``, or ``auto`` (the
+    facing check decides, :func:`.facing.resolve_face`). The result is returned on the coarse
+    grid of the input's own axes."""
     stage = Stage(progress, cancel)
     defective = binary(defective, "the defective skull")
     if not defective.array.any():
@@ -105,8 +111,10 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     values_array, matrix = downsample_with_values(turn.mask(defective))
     coarse = Mask((values_array > 0.5).astype(np.uint8), matrix)
     stage.report(0.5, "completing the skull")
+    from .facing import resolve_face
+    side, logit = resolve_face(face, coarse.array)
     seen = np.clip(values_array, 0.0, 1.0).astype(np.float32) if values else coarse.array
-    if face_posterior:  # canonical j is anterior-posterior
+    if side == "posterior":  # canonical j is anterior-posterior
         prob = complete_coarse(seen[:, ::-1], model)[:, ::-1]
     else:
         prob = complete_coarse(seen, model)
@@ -114,4 +122,4 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     stage.report(1.0, "completed")
     back = turn.unmask
     return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
-                      back(coarse), next(model.parameters()).device.type, values)
+                      back(coarse), next(model.parameters()).device.type, values, side, logit)
