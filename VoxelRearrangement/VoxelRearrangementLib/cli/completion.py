@@ -13,7 +13,7 @@ from .._shared.progress import Stage
 from ..checks import check_skull
 from ..io.masks import check_mask_output, read_mask, write_mask, write_probability
 from ..learned.weights import DEFAULT_DEVICE, DEVICES
-from ..options import add_arguments
+from ..options import PipelineOptions, add_arguments
 from ..synthesis.refine import METHODS, TEMPLATE_METHODS
 from .commands import add_command
 from .protocol import print_progress
@@ -52,7 +52,7 @@ def _complete(args: argparse.Namespace) -> int:
     check_skull(defective, f"--defective {args.defective}")
     result = complete_skull(defective, args.weights, args.device,
                             progress=stage.sub(0.0, 0.3 if args.refine else 1.0).report,
-                            face=args.face or "auto")
+                            face=args.face or PipelineOptions.face)
     out = result.mask
     if args.refine:
         templates = list(args.template) if args.refine in TEMPLATE_METHODS else []
