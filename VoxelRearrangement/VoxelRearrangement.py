@@ -88,6 +88,9 @@ already <i>coarse complete skull</i> (mode "refine": it is only brought to high 
 checking, then completed).
 <b>Implant fit</b>: a gap at the rim (default 1 mm) for seating the implant, and its edge trimmed
 where thinner than the minimum edge (default 1.5 mm).
+<b>Face</b> (Advanced): the completion sees the head as the image's orientation says; "auto" (the
+default) checks which way the face points and turns the head round when the orientation swaps
+anterior and posterior (the summary says so); "anterior" or "posterior" decides by hand.
 The template methods learn from template skulls: by default the bundled tables built from SkullFix
 training skulls, or any high-resolution skull segmentation in the scene.<br>
 <b>Methods</b>: hash (lookup of 3x3x3 neighbourhood codes built from the template), kdtree
