@@ -61,6 +61,8 @@ def test_bad_inputs_give_clear_errors(sample_dir, tmp_path):
                   "not finer than the coarse grid")
     failed_cleanly(run_cli("evaluate", "--prediction", sample_dir / "skull069_coarse.nrrd",
                           "--reference", sample_dir / "skull069_complete.nrrd"), "not on the same voxel grid")
+    failed_cleanly(run_cli("evaluate", "--prediction", sample_dir / "skull069_coarse.nrrd",
+                          "--reference", tmp_path / "empty.nrrd"), "empty.nrrd: the reference mask is empty")
     failed_cleanly(run_cli("refine", "--coarse", sample_dir / "skull069_coarse.nrrd", "--method",
                           "trilinear", "--output", tmp_path / "missing" / "o.nrrd"), "does not exist")
     assert not (tmp_path / "o.nrrd").exists()

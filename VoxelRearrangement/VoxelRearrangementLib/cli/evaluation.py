@@ -23,11 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _evaluate(args) -> int:
     check_outputs([args.json], [args.prediction, args.reference])
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the decompression releases the GIL
-        prediction, reference = pool.map(read_mask, (args.prediction, args.reference))
-    if not reference.array.any():
-        raise VoxelRearrangementError(f"{args.reference}: the reference mask is empty")
-    metrics = evaluate(prediction, reference, smoothness=not args.no_smoothness)
+
+    def reference():
+        mask = read.result()
+        if not mask.array.any():
+            raise VoxelRearrangementError(f"{args.reference}: the reference mask is empty")
+        return mask
+
+    # the reference is read (the decompression releases the GIL) while the prediction is, and
+    # then while the prediction's surface is smoothed
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        read = pool.submit(read_mask, args.reference)
+        metrics = evaluate(read_mask(args.prediction), reference,
+                           smoothness=not args.no_smoothness)
     for name, value in metrics.items():
         print(f"{name}: {value:.4f}")
     if args.json:

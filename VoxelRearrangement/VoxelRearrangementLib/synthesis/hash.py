@@ -19,6 +19,9 @@ from .votes import CodeVotes
 
 #: Fewer query codes than this are decided in one thread.
 _MIN_CODES_PER_THREAD = 256
+#: Parts per worker: the codes that need a Hamming search cost far more than exact matches
+#: and are not spread evenly over the sorted codes, so each worker takes several parts.
+_PARTS_PER_WORKER = 8
 
 
 class HashPredictor:
@@ -42,11 +45,12 @@ class HashPredictor:
         bool) marks the entries some band voxel needs: only those go to the Hamming search."""
         codes = np.ascontiguousarray(query_codes, dtype=np.int64)
         used = np.ascontiguousarray(used, dtype=bool)
-        parts = list(sections(codes.size, min(self.workers, codes.size // _MIN_CODES_PER_THREAD)))
-        if len(parts) <= 1:
+        threads = min(self.workers, codes.size // _MIN_CODES_PER_THREAD)
+        parts = list(sections(codes.size, threads * _PARTS_PER_WORKER))
+        if threads <= 1:
             results = [self._decide(codes, used)]
         else:
-            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 results = list(pool.map(lambda p: self._decide(codes[p.start:p.stop],
                                                                used[p.start:p.stop]), parts))
         stats = {"codes": int(codes.size), "exact": int(sum(r[1] for r in results))}

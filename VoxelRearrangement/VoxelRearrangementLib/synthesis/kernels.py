@@ -276,35 +276,60 @@ def _popcount(x):
     return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
-@njit(cache=True, nogil=True)
 def code_set(mixed, codes):
     """The codes of the mixed voxels as a set: ``(words, before, distinct)``. ``words``
     (uint64, :data:`CODE_WORDS`) holds a bit per 27-bit code, ``before[w]`` (int32) the number
-    of codes in the words before ``w``, ``distinct`` (int64) the codes in ascending order (what
-    ``np.unique`` gives)."""
-    n0, n1, n2 = mixed.shape
+    of codes in the words before ``w`` (set only where ``words[w]`` is not 0: the only words
+    a code of the set is looked up in), ``distinct`` (int64) the codes in ascending order
+    (what ``np.unique`` gives). The arrays come from ``np.zeros`` / ``np.empty``, so only the
+    pages that hold codes are ever written; a summary bit per word leads to the non-empty
+    words (a skull's level has some 10^4-10^5 codes among 2^27)."""
     words = np.zeros(CODE_WORDS, dtype=np.uint64)
+    before = np.empty(CODE_WORDS, dtype=np.int32)
+    distinct = _code_set(mixed, codes, words, np.zeros(CODE_WORDS // 64, dtype=np.uint64), before)
+    return words, before, distinct
+
+
+@njit(cache=True, nogil=True)
+def _lowest_bit(x):
+    """Index of the lowest set bit of a non-zero uint64."""
+    return _popcount((x & (~x + np.uint64(1))) - np.uint64(1))
+
+
+@njit(cache=True, nogil=True)
+def _code_set(mixed, codes, words, summary, before):
+    """Fills ``words``, ``summary`` (a bit per non-empty word) and ``before`` (at non-empty
+    words) for :func:`code_set`; returns the distinct codes in ascending order."""
+    n0, n1, n2 = mixed.shape
     for i in range(n0):
         for j in range(n1):
             for k in range(n2):
                 if mixed[i, j, k]:
                     c = np.int64(codes[i, j, k])
-                    words[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
-    before = np.empty(CODE_WORDS, dtype=np.int32)
+                    w = c >> 6
+                    words[w] |= np.uint64(1) << np.uint64(c & 63)
+                    summary[w >> 6] |= np.uint64(1) << np.uint64(w & 63)
     total = 0
-    for w in range(CODE_WORDS):
-        before[w] = total
-        total += _popcount(words[w])
+    for s in range(summary.size):
+        x = summary[s]
+        while x:
+            w = s * 64 + _lowest_bit(x)
+            before[w] = total
+            total += _popcount(words[w])
+            x &= x - np.uint64(1)
     distinct = np.empty(total, dtype=np.int64)
     n = 0
-    for w in range(CODE_WORDS):
-        x = words[w]
-        if x:
-            for b in range(64):
-                if (x >> np.uint64(b)) & np.uint64(1):
-                    distinct[n] = w * 64 + b
-                    n += 1
-    return words, before, distinct
+    for s in range(summary.size):
+        x = summary[s]
+        while x:
+            w = s * 64 + _lowest_bit(x)
+            y = words[w]
+            while y:
+                distinct[n] = w * 64 + _lowest_bit(y)
+                n += 1
+                y &= y - np.uint64(1)
+            x &= x - np.uint64(1)
+    return distinct
 
 
 @njit(cache=True, nogil=True)
