@@ -11,6 +11,7 @@ from VoxelRearrangementLib.evaluation.closure import (
     closure,
     defect_directions,
     open_directions,
+    paired_openings,
     ray_hits,
     skull_centre,
     sphere_directions,
@@ -104,3 +105,36 @@ def test_a_low_frontal_defect_across_the_midline_is_followed_in_the_front_wedge(
     monkeypatch.setattr(closure_module, "FRONT_WEDGE_DEG", -1.0)  # the mirror rule alone
     assert not (defect_directions(defective, directions, centre, face_posterior=face_posterior)
                 & below & truth).any()
+
+
+@pytest.mark.parametrize("face_posterior", [False, True])
+def test_paired_low_openings_in_front_are_natural_not_a_defect(case069, face_posterior):
+    """Two small holes cut low in front, mirror images of each other (as the orbits look
+    through gaps of thin orbital roofs when a scan frames them into the vault cone), are left
+    out of the defect; the sample's own defect is kept ray for ray. One such hole alone is a
+    defect, and so is the pair when the face is taken to be at the back."""
+    _, defective, _ = case069
+    ahead_y = -1.0
+    if face_posterior:
+        defective = Mask(defective.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ defective.ijk_to_lps)
+        ahead_y = 1.0
+    directions = sphere_directions()
+    centre = skull_centre(defective)
+    before = defect_directions(defective, directions, centre, face_posterior=face_posterior)
+
+    def cut(mask, azimuth_deg):
+        a, e = np.deg2rad(azimuth_deg), np.deg2rad(-22.0)
+        way = np.array([np.sin(a) * np.cos(e), ahead_y * np.cos(a) * np.cos(e), np.sin(e)])
+        return cut_skull(mask, circular_defect(way, 9.0), centre)
+
+    one, hole = cut(defective, 25.0)
+    both, other = cut(one, -25.0)
+    holes = ray_hits(Mask(hole.array | other.array, hole.ijk_to_lps), centre, directions)
+    assert (holes & vault_cone(directions)).sum() >= 8
+    assert np.array_equal(defect_directions(both, directions, centre, face_posterior=face_posterior),
+                          before)
+    alone = defect_directions(one, directions, centre, face_posterior=face_posterior)
+    assert (alone & ~before).sum() >= 4 and not (before & ~alone).any()
+    cone_openings = open_directions(both, directions, centre)
+    assert paired_openings(cone_openings, directions, both, centre, face_posterior).sum() >= 8
+    assert not paired_openings(cone_openings, directions, both, centre, not face_posterior).any()

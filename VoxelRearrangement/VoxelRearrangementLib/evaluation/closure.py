@@ -23,7 +23,14 @@ every such ray through the defect crosses it.
   symmetric and stay out. In the front wedge (within :data:`FRONT_WEDGE_DEG` of straight
   ahead) complete skulls have bone down to that elevation, so there an escaping ray next to
   the cone's defect rays joins the defect without the mirror rule: a low frontal defect
-  across the midline, whose mirror image is open too, is followed as well.
+  across the midline, whose mirror image is open too, is followed as well. Where a scan
+  frames the head so that the orbits rise into the cone (SkullBreak's volumes, cut at the
+  skull base, put them 21-29 degrees below the centre), rays through gaps of the thin
+  orbital roofs escape in the cone; such openings come in pairs, are low, in front and
+  apart from the midline, so openings of the cone that lie wholly below
+  :data:`PAIRED_MAX_ELEVATION_DEG`, within :data:`PAIRED_AZIMUTH_DEG` of straight ahead, on
+  one side of the midline, and whose mirror image is open too are taken for natural openings
+  (:func:`paired_openings`), not a defect.
 
 Directions are world LPS unit vectors (superior = +z); grids may be sheared or rotated.
 """
@@ -48,6 +55,11 @@ EXTENSION_MIN_ELEVATION_DEG = -60.0
 #: 43 of the complete skulls SkullFix 000-059 let none escape, 15 one to four, two 7 and 10
 #: (gaps in thin bone).
 FRONT_WEDGE_DEG = 30.0
+#: A pair of openings of the vault cone that lie wholly below this elevation (degrees) ...
+PAIRED_MAX_ELEVATION_DEG = -15.0
+#: ... within this azimuth (degrees) of straight ahead, mirror images of each other, are
+#: natural openings (the orbits through gaps of thin orbital roofs), not a defect.
+PAIRED_AZIMUTH_DEG = 45.0
 #: Rays per full sphere (a ray per 3.1e-3 sr, neighbours about 3.2 degrees apart).
 N_RAYS = 4000
 #: Fewest neighbouring escaping rays that make an opening (see the module docstring).
@@ -144,13 +156,17 @@ def open_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     return openings(vault_cone(directions) & ~ray_hits(defective, centre, directions), directions)
 
 
+def azimuth_deg(directions: np.ndarray, face_posterior: bool = False) -> np.ndarray:
+    """Azimuth (degrees, -180..180) of each direction from straight ahead (anterior, world
+    LPS -y; +y when ``face_posterior``: a header with anterior and posterior swapped)."""
+    ahead_y = 1.0 if face_posterior else -1.0
+    return np.degrees(np.arctan2(directions[:, 0], ahead_y * directions[:, 1]))
+
+
 def front_wedge(directions: np.ndarray, face_posterior: bool = False) -> np.ndarray:
     """Bool (n,): the directions within :data:`FRONT_WEDGE_DEG` of azimuth of straight ahead
-    (anterior, world LPS -y; +y when ``face_posterior``: a header with anterior and posterior
-    swapped), at any elevation."""
-    ahead_y = 1.0 if face_posterior else -1.0
-    azimuth = np.degrees(np.arctan2(directions[:, 0], ahead_y * directions[:, 1]))
-    return np.abs(azimuth) <= FRONT_WEDGE_DEG
+    (:func:`azimuth_deg`), at any elevation."""
+    return np.abs(azimuth_deg(directions, face_posterior)) <= FRONT_WEDGE_DEG
 
 
 def mirrored(directions: np.ndarray) -> np.ndarray:
@@ -158,11 +174,33 @@ def mirrored(directions: np.ndarray) -> np.ndarray:
     return directions * np.array([-1.0, 1.0, 1.0])
 
 
+def paired_openings(openings_: np.ndarray, directions: np.ndarray, defective: Mask,
+                    centre_mm: np.ndarray, face_posterior: bool = False) -> np.ndarray:
+    """Bool (n,): the rays of the groups of ``openings_`` (:func:`ray_groups`) that are natural
+    openings seen through thin bone (module docstring): wholly below
+    :data:`PAIRED_MAX_ELEVATION_DEG`, within :data:`PAIRED_AZIMUTH_DEG` of straight ahead, on
+    one side of the midline, and with at least half of their mirror images (:func:`mirrored`)
+    crossing no bone of ``defective`` either."""
+    idx, labels = ray_groups(openings_, directions)
+    out = np.zeros(len(directions), dtype=bool)
+    low = np.sin(np.deg2rad(PAIRED_MAX_ELEVATION_DEG))
+    for group in np.unique(labels):
+        rays = idx[labels == group]
+        d = directions[rays]
+        if (d[:, 2].max() >= low or not (np.all(d[:, 0] > 0) or np.all(d[:, 0] < 0))
+                or np.abs(azimuth_deg(d, face_posterior)).max() > PAIRED_AZIMUTH_DEG):
+            continue
+        if (~ray_hits(defective, centre_mm, mirrored(d))).mean() >= 0.5:
+            out[rays] = True
+    return out
+
+
 def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
                       centre_mm: Optional[np.ndarray] = None, face_posterior: bool = False
                       ) -> np.ndarray:
     """Bool (n,): the directions through the defect as far as they can be told without ground
-    truth: :func:`open_directions` (the vault cone), followed below the cone down to
+    truth: :func:`open_directions` (the vault cone) less its :func:`paired_openings`,
+    followed below the cone down to
     :data:`EXTENSION_MIN_ELEVATION_DEG` by rays that cross no bone while their mirror image
     (:func:`mirrored`) does or that lie in the :func:`front_wedge`, in groups
     (:func:`ray_groups`) that reach the cone's defect rays. The mirror plane is the world
@@ -176,6 +214,7 @@ def defect_directions(defective: Mask, directions: Optional[np.ndarray] = None,
     cone = vault_cone(directions)
     hits = ray_hits(defective, centre, directions)
     defect = openings(cone & ~hits, directions)
+    defect &= ~paired_openings(defect, directions, defective, centre, face_posterior)
     low = vault_cone(directions, EXTENSION_MIN_ELEVATION_DEG) & ~cone & ~hits
     if not defect.any() or not low.any():
         return defect
