@@ -53,6 +53,14 @@ def test_a_full_resolution_cut_removes_exactly_the_bone_inside_the_outline(case0
     assert closure(defective, implant, implant)["closed_fraction"] == 1.0
 
 
+def _facing(mask: Mask, face_posterior: bool):
+    """``(mask, ahead_y)``: with ``face_posterior`` the mask under a header that swaps anterior
+    and posterior (matrix mirrored in world y, voxels kept), and the world y of straight ahead."""
+    if not face_posterior:
+        return mask, -1.0
+    return Mask(mask.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ mask.ijk_to_lps), 1.0
+
+
 def _direction(azimuth_deg, elevation_deg):
     a, e = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
     return np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
@@ -85,11 +93,7 @@ def test_a_low_frontal_defect_across_the_midline_is_followed_in_the_front_wedge(
     the cone. With ``face_posterior`` the skull's header swaps anterior and posterior (its
     matrix mirrored in world y, the voxels kept: the face where the header says posterior):
     the wedge follows the face there, and only there."""
-    complete, _, _ = case069
-    ahead_y = -1.0
-    if face_posterior:
-        complete = Mask(complete.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ complete.ijk_to_lps)
-        ahead_y = 1.0
+    complete, ahead_y = _facing(case069[0], face_posterior)
     directions = sphere_directions()
     down = np.deg2rad(25)
     defective, implant = cut_skull(complete, circular_defect(
@@ -113,11 +117,7 @@ def test_paired_low_openings_in_front_are_natural_not_a_defect(case069, face_pos
     through gaps of thin orbital roofs when a scan frames them into the vault cone), are left
     out of the defect; the sample's own defect is kept ray for ray. One such hole alone is a
     defect, and so is the pair when the face is taken to be at the back."""
-    _, defective, _ = case069
-    ahead_y = -1.0
-    if face_posterior:
-        defective = Mask(defective.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ defective.ijk_to_lps)
-        ahead_y = 1.0
+    defective, ahead_y = _facing(case069[1], face_posterior)
     directions = sphere_directions()
     centre = skull_centre(defective)
     before = defect_directions(defective, directions, centre, face_posterior=face_posterior)
