@@ -46,10 +46,10 @@ class HashPredictor:
         codes = np.ascontiguousarray(query_codes, dtype=np.int64)
         used = np.ascontiguousarray(used, dtype=bool)
         threads = min(self.workers, codes.size // _MIN_CODES_PER_THREAD)
-        parts = list(sections(codes.size, threads * _PARTS_PER_WORKER))
         if threads <= 1:
             results = [self._decide(codes, used)]
         else:
+            parts = sections(codes.size, threads * _PARTS_PER_WORKER)
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 results = list(pool.map(lambda p: self._decide(codes[p.start:p.stop],
                                                                used[p.start:p.stop]), parts))
