@@ -25,6 +25,19 @@ def sheared_matrix() -> np.ndarray:
     return m
 
 
+def network_coarse(defective: Mask) -> Mask:
+    """The coarse mask the completion network is given for ``defective``: the challenge
+    downsampling of the volume, framed for the network first where its framing is not
+    SkullFix's (``grids.framing``: the tests' small shells, which fill their volumes, are)."""
+    from VoxelRearrangementLib import downsample
+    from VoxelRearrangementLib.grids.framing import network_framing, reframed
+    from VoxelRearrangementLib.grids.orientation import Reorientation
+    turn = Reorientation.of(defective.ijk_to_lps)
+    canonical = turn.mask(defective)
+    box = network_framing(canonical)
+    return turn.unmask(downsample(canonical if box is None else reframed(canonical, box)))
+
+
 def shell(shape=(48, 44, 36), radii=(19.0, 17.0, 14.0), thickness=4.0, centre_shift=(0.0, 0.0, 0.0),
           matrix=None) -> Mask:
     """A hollow ellipsoid (outer ``radii`` in voxels, wall ``thickness`` voxels) with a bump."""

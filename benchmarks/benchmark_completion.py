@@ -25,14 +25,19 @@ the facing check decides; ``posterior`` turns the head round for the network and
 checks: with ``--flip-anterior-posterior --face posterior`` a case is seen as with neither).
 The SkullBreak file in ../shared/data is such a file (its header calls the face's side
 posterior); ``--skullbreak-face`` is its ``--face`` (default ``auto``). Each implant's row
-says where the face was taken to lie and the check's logit.
+says where the face was taken to lie and the check's logit. ``--framing`` frames every SkullFix
+case (defective and true implant alike, world positions kept) otherwise than SkullFix does, as
+other scanners and crops do: ``wider`` (a quarter of the volume's width more on each side,
+in-plane: a wider field of view), ``above`` (30 % more slices above the vertex), ``below`` (40 %
+more slices under the scan's cut) or ``tight`` (in-plane margins cut to 4 % of the volume
+beside the skull); index axes of the SkullFix files (left-right, front-back, bottom-top).
 
 Prints markdown tables; writes benchmarks/results/completion.json.
 
     python benchmarks/benchmark_completion.py [--cases 060-079] [--weights W.pt] \\
         [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render] \\
         [--skullbreak-face auto|anterior|posterior] [--flip-anterior-posterior] \\
-        [--face auto|anterior|posterior]
+        [--face auto|anterior|posterior] [--framing as-is|wider|above|below|tight]
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
 from VoxelRearrangementLib import Mask, PipelineOptions, defect_coverage, implant_metrics, read_mask
 from VoxelRearrangementLib.evaluation.closure import closure, skull_centre
 from VoxelRearrangementLib.evaluation.metrics import surface_distance_metrics
+from VoxelRearrangementLib.grids.framing import reframed
 from VoxelRearrangementLib.grids.orientation import FACES
 from VoxelRearrangementLib.io.skullfix import read_case
 from VoxelRearrangementLib.learned.completion.defects import cut_skull, random_defect
@@ -55,6 +61,7 @@ from VoxelRearrangementLib.learned.completion.inference import complete_coarse, 
 from VoxelRearrangementLib.pipeline import design_implant
 
 KINDS = ("challenge", "lateral", "frontal", "fronto-orbital", "large", "irregular")
+FRAMINGS = ("as-is", "wider", "above", "below", "tight")
 ANCHORS = {"AutoImplant 2020 baseline (authors)": {"dsc": 0.8555},
            "3D U-Net on SkullFix (literature)": {"dsc": 0.91, "bdsc": 0.95, "hd95_mm": 1.79},
            "Wodzinski et al. 2024 (SkullFix, heavy augmentation)": {"dsc": 0.96}}
@@ -95,6 +102,24 @@ def flip_anterior_posterior(mask: Mask) -> Mask:
     mirrored in world y; the array as it was): the head's world is its true one mirrored
     front to back, tilt and all."""
     return Mask(mask.array, np.diag([1.0, -1.0, 1.0, 1.0]) @ mask.ijk_to_lps)
+
+
+def framing_box(framing: str, defective: Mask, truth: Mask):
+    """The voxel box (lo, hi; may reach outside the volume) of ``--framing`` for one case."""
+    n = np.array(defective.array.shape)
+    lo, hi = np.zeros(3, dtype=np.int64), n.copy()
+    if framing == "wider":
+        lo[:2], hi[:2] = -(n[:2] // 4), n[:2] + n[:2] // 4
+    elif framing == "above":
+        hi[2] = n[2] + round(0.3 * n[2])
+    elif framing == "below":
+        lo[2] = -round(0.4 * n[2])
+    elif framing == "tight":
+        skull = np.argwhere((defective.array != 0) | (truth.array != 0))
+        margin = np.round(0.04 * n[:2]).astype(np.int64)
+        lo[:2] = np.maximum(skull.min(axis=0)[:2] - margin, 0)
+        hi[:2] = np.minimum(skull.max(axis=0)[:2] + 1 + margin, n[:2])
+    return lo, hi
 
 
 def faces(asked: str, design) -> dict:
@@ -155,11 +180,14 @@ def main() -> int:
     ap.add_argument("--skullbreak-face", choices=FACES, default="auto",
                     help="run's --face for the SkullBreak skull (parietotemporal_001's header "
                          "swaps anterior and posterior)")
+    ap.add_argument("--framing", choices=FRAMINGS, default="as-is",
+                    help="frame the SkullFix volumes otherwise (see the module's docstring)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion.json")
     args = ap.parse_args()
     kinds = tuple(args.kinds.split(","))
     suffix = ("_ap_flipped" if args.flip_anterior_posterior else "") + \
-        ("" if args.face == "auto" else f"_face_{args.face}")  # the lateral render's
+        ("" if args.face == "auto" else f"_face_{args.face}") + \
+        ("" if args.framing == "as-is" else f"_{args.framing}")  # the lateral render's
 
     import torch
     torch.set_num_threads(args.threads)
@@ -178,6 +206,9 @@ def main() -> int:
             cut_defective, cut_truth = defect_of(kind, case, complete, truth, defective)
             if args.flip_anterior_posterior:
                 cut_defective, cut_truth = map(flip_anterior_posterior, (cut_defective, cut_truth))
+            if args.framing != "as-is":
+                box = framing_box(args.framing, cut_defective, cut_truth)
+                cut_defective, cut_truth = (reframed(m, box) for m in (cut_defective, cut_truth))
             row, design = evaluate(cut_defective, cut_truth, options)
             rows.append({"case": case, "kind": kind, **row})
             print(f"  {case} {kind:15s} DSC {row['dsc']:.3f} bDSC {row['bdsc']:.3f} HD95 "
@@ -189,7 +220,7 @@ def main() -> int:
     summary = summarise(rows, kinds)
     result = {"cases": args.cases, "method": args.method,
               "anterior_posterior_flipped": args.flip_anterior_posterior,
-              "face": args.face,
+              "face": args.face, "framing": args.framing,
               "weights": str(args.weights) if args.weights else "bundled",
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS,
               "scored": "the implant before the fit (no gap, no edge trim), against the true implant"}

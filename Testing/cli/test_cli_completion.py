@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from helpers import defective_of, skull_like  # noqa: E402
+from helpers import defective_of, network_coarse, skull_like  # noqa: E402
 from VoxelRearrangementLib import (  # noqa: E402
     Mask,
     VoxelRearrangementError,
@@ -30,7 +30,7 @@ def test_complete_command_writes_coarse_result(tmp_path, tiny_completion_weights
                  "--weights", str(tiny_completion_weights), "--device", "cpu"]) == 0
     out = read_mask(tmp_path / "c.nrrd")
     assert out.array.shape == (128, 128, 64)
-    assert np.allclose(out.ijk_to_lps, downsample(skull).ijk_to_lps)
+    assert np.allclose(out.ijk_to_lps, network_coarse(defective_of(skull, implant)).ijk_to_lps)
     assert main(["complete", "--defective", str(path), "--output", str(tmp_path / "full.nrrd"),
                  "--weights", str(tiny_completion_weights), "--device", "cpu",
                  "--refine", "trilinear"]) == 0

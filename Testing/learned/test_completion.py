@@ -6,6 +6,7 @@ torch = pytest.importorskip("torch")
 
 from helpers import (  # noqa: E402
     TINY_COMPLETION,
+    network_coarse,
     defective_of,
     failed_cleanly,
     fake_skullfix,
@@ -17,7 +18,9 @@ from VoxelRearrangementLib import Mask, VoxelRearrangementError, downsample, rea
 from VoxelRearrangementLib._shared.resources import COMPLETION_WEIGHTS  # noqa: E402
 from VoxelRearrangementLib.evaluation.closure import skull_centre  # noqa: E402
 from VoxelRearrangementLib.evaluation.metrics import dice  # noqa: E402
-from VoxelRearrangementLib.grids.resample import downsample_values  # noqa: E402
+from VoxelRearrangementLib.grids.framing import network_framing, reframed  # noqa: E402
+from VoxelRearrangementLib.grids.orientation import Reorientation  # noqa: E402
+from VoxelRearrangementLib.grids.resample import downsample_values, resample_mask  # noqa: E402
 from VoxelRearrangementLib.learned.completion import data as completion_data  # noqa: E402
 from VoxelRearrangementLib.learned.completion.data import (  # noqa: E402
     CoarseCase,
@@ -58,13 +61,18 @@ def test_shape_contract_and_geometry_on_a_sheared_grid(tiny_completion_weights):
     skull, implant = skull_like((48, 44, 30), matrix=m)
     defective = defective_of(skull, implant)
     res = complete_skull(defective, tiny_completion_weights, "cpu")
-    coarse = downsample(defective)
-    assert res.mask.array.shape == (128, 128, 64) == res.probability.shape
+    # the shell fills its small volume, unlike a SkullFix skull: the network sees it reframed
+    assert network_framing(Reorientation.of(defective.ijk_to_lps).mask(defective)) is not None
+    coarse = network_coarse(defective)
+    assert res.mask.array.shape == coarse.array.shape == res.probability.shape
     assert res.probability.dtype == np.float32
     assert 0.0 <= res.probability.min() and res.probability.max() <= 1.0
     assert np.allclose(res.mask.ijk_to_lps, coarse.ijk_to_lps)
     assert np.array_equal(res.defective.array, coarse.array)
     assert np.all(res.mask.array >= coarse.array)  # the input bone is always kept
+    # the coarse input lies where the skull lies in the world
+    back = resample_mask(res.defective, defective.grid, order=0).array.astype(bool)
+    assert dice(back, defective.array.astype(bool)) > 0.8
 
 
 def test_bundled_weights_complete_the_sample(sample):
@@ -80,6 +88,22 @@ def test_bundled_weights_complete_the_sample(sample):
     out = res.mask.array.astype(bool)
     assert dice(out, target) > max(0.97, dice(inp, target) + 0.01)
     assert dice(out & ~inp, target & ~inp) > 0.7
+
+
+def test_a_skull_in_a_wider_field_of_view_is_completed_as_skullfix_frames_it(sample):
+    # The sample at the coarse size, in a volume twice as wide and deep (a wider field of
+    # view): seen as it is, the skull looks half the size the network was trained on and
+    # the restored part's Dice falls from 0.92 to 0.77; framed as SkullFix frames its
+    # skulls (grids.framing), 0.91.
+    defective, complete = (downsample(m) for m in sample)
+    n = np.array(defective.array.shape)
+    box = (np.array([-64, -64, 0]), n + [64, 64, 0])
+    wide, wide_complete = reframed(defective, box), reframed(complete, box)
+    res = complete_skull(wide, device="cpu")
+    assert network_framing(res.defective) is None  # the network saw SkullFix's framing
+    target = downsample(reframed(wide_complete, network_framing(wide))).array.astype(bool)
+    inp = res.defective.array.astype(bool)
+    assert dice(res.mask.array.astype(bool) & ~inp, target & ~inp) > 0.85
 
 
 def test_a_header_that_swaps_anterior_and_posterior_is_undone_by_face(sample):
@@ -230,7 +254,10 @@ def test_a_volume_stored_in_another_orientation_is_completed_the_same(tiny_compl
     flipped = Mask(np.ascontiguousarray(defective.array[:, ::-1]), m)
     other = complete_skull(flipped, tiny_completion_weights, "cpu")
     assert np.allclose(other.probability[:, ::-1], res.probability, atol=1e-5)
-    assert np.allclose(other.mask.ijk_to_lps, downsample(flipped).ijk_to_lps)
+    expected = res.mask.ijk_to_lps.copy()  # the same coarse grid, with j reversed
+    expected[:3, 3] += expected[:3, 1] * (res.mask.array.shape[1] - 1)
+    expected[:3, 1] = -expected[:3, 1]
+    assert np.allclose(other.mask.ijk_to_lps, expected)
 
 
 def test_a_few_steps_lower_the_loss():
@@ -355,7 +382,7 @@ def test_a_values_network_sees_values_and_says_so(tmp_path, monkeypatch, tiny_co
     res = complete_skull(defective, path, "cpu")
     assert res.values and load_completion_model(path).config["values"] == 1
     assert ((seen[0] > 0.05) & (seen[0] < 0.95)).any()  # the values, not a 0/1 mask
-    assert np.array_equal(res.defective.array, downsample(defective).array)
+    assert np.array_equal(res.defective.array, network_coarse(defective).array)
     seen.clear()
     res = complete_skull(defective, tiny_completion_weights, "cpu")
     assert not res.values and set(np.unique(seen[0])) <= {0.0, 1.0}

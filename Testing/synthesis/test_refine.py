@@ -4,7 +4,9 @@ import pytest
 
 from helpers import sheared_matrix, shell
 from VoxelRearrangementLib._shared.errors import Cancelled, VoxelRearrangementError
+from VoxelRearrangementLib import read_mask
 from VoxelRearrangementLib.evaluation.metrics import dice
+from VoxelRearrangementLib.grids.framing import reframed
 from VoxelRearrangementLib.grids.geometry import Grid, Mask, upsampled_grid
 from VoxelRearrangementLib.grids.resample import downsample
 from VoxelRearrangementLib.synthesis.refine import METHODS, refine
@@ -108,3 +110,21 @@ def test_bad_inputs_are_named(case, tmp_path):
     speck[15, 15, 15] = 1  # vanishes at the coarse level: no surface to learn from
     with pytest.raises(VoxelRearrangementError, match="no surface"):
         refine(coarse, "hash", [Mask(speck, np.eye(4))], cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("method", ["nearest", "trilinear", "hash"])
+def test_a_target_beyond_the_coarse_grid_is_empty_there(sample_dir, method):
+    # The skull sits on the coarse grid's bottom slice (the scan's cut). A target grid with
+    # 60 more slices below (a coarse grid framed on part of the target, grids.framing) was
+    # filled there with the bottom slice repeated (over 0.5 M voxels of stray bone); now
+    # only the voxels within half a coarse voxel of its last slice may be set, and the
+    # rest of the target is refined exactly as without the extra slices.
+    coarse = read_mask(sample_dir / "skull069_coarse.nrrd")
+    reference = read_mask(sample_dir / "skull069_complete.nrrd")
+    assert coarse.array[:, :, 0].any()
+    n = np.array(reference.array.shape)
+    taller = reframed(reference, (np.array([0, 0, -60]), n)).grid
+    as_is = refine(coarse, method, target_grid=reference.grid).mask.array
+    below = refine(coarse, method, target_grid=taller).mask.array
+    assert not below[:, :, :56].any()
+    assert np.array_equal(below[:, :, 60:], as_is)

@@ -75,6 +75,25 @@ def _aligned_target(coarse: Grid, target: Grid) -> Grid:
     return corner_aligned_grid(coarse, 1 + np.round((np.array(coarse.shape) - 1) * ratio).astype(int))
 
 
+def _clear_beyond(array: np.ndarray, coarse: Grid, target: Grid) -> None:
+    """Set to 0 (in place) the voxels of ``array`` (on ``target``) that lie beyond the coarse
+    grid's extent (farther than half a coarse voxel past its outer voxel centres): the coarse
+    mask says nothing there, and the methods would repeat its border (a coarse grid that frames
+    part of the target only: :mod:`..grids.framing`). A coarse grid that covers the target, as
+    the challenge's does, clears nothing. A target rotated against the coarse grid is already
+    resampled from a grid of the coarse grid's extent (:func:`_on_target`)."""
+    mapping = axis_aligned_scale(coarse, target)
+    if mapping is None:
+        return
+    for axis, (scale, offset) in enumerate(zip(*mapping)):
+        at = scale * np.arange(target.shape[axis]) + offset  # coarse index of each target index
+        beyond = (at < -0.5 - 1e-6) | (at > coarse.shape[axis] - 0.5 + 1e-6)
+        if beyond.any():
+            index = [slice(None)] * 3
+            index[axis] = beyond
+            array[tuple(index)] = 0
+
+
 def check_coarse(coarse: Mask, what: str = "the coarse mask") -> None:
     """Clear errors for masks that cannot be refined."""
     if not coarse.array.any():
@@ -128,6 +147,7 @@ def refine(coarse: Mask, method: str = "hash", templates: Sequence[Union[Mask, o
     else:
         array = _synthesize(coarse, method, templates, target, tables, workers, hamming_radius,
                             hamming_margin, offset_bins, cache_dir, check_templates, stage, report)
+    _clear_beyond(array, coarse.grid, target)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     stage.report(1.0, "refinement done")
     return Refinement(Mask(array, target.ijk_to_lps), report)

@@ -21,6 +21,7 @@ import numpy as np
 from ..._shared.errors import VoxelRearrangementError
 from ..._shared.progress import Stage
 from ..._shared.resources import COMPLETION_WEIGHTS, resource_path
+from ...grids.framing import network_framing, reframed
 from ...grids.geometry import Mask, binary
 from ...grids.orientation import Reorientation
 from ...grids.resample import downsample_with_values
@@ -35,8 +36,10 @@ class Completion:
     skull, input bone included), ``defective`` (the coarse input mask), ``device`` (where the
     network ran: ``cpu`` or ``cuda``), ``values`` (True when ``probability`` is the
     completed skull's downsampling values, from a network trained on them), ``face`` (where
-    the face was taken to lie: ``anterior`` or ``posterior`` of the header) and
-    ``face_logit`` (the facing check's logit that it lies posterior; None when not asked)."""
+    the face was taken to lie: ``anterior`` or ``posterior`` of the header),
+    ``face_logit`` (the facing check's logit that it lies posterior; None when not asked) and
+    ``reframed`` (True when the volume was cut or padded to SkullFix's framing before it was
+    downsampled: :mod:`...grids.framing`; the coarse grid then frames that box)."""
 
     probability: np.ndarray
     mask: Mask
@@ -45,6 +48,7 @@ class Completion:
     values: bool = False
     face: str = "anterior"
     face_logit: Optional[float] = None
+    reframed: bool = False
 
 
 def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu"):
@@ -96,8 +100,11 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     reordered and flipped towards left, posterior, superior: :mod:`...grids.orientation`),
     turned round along anterior-posterior as well when the face lies where the header says
     posterior: ``face`` is ``anterior`` (trust the header), ``posterior``, or ``auto`` (the
-    facing check decides, :func:`.facing.resolve_face`). The result is returned on the coarse
-    grid of the input's own axes."""
+    facing check decides, :func:`.facing.resolve_face`). A volume framed otherwise than SkullFix
+    frames its skulls (a wider field of view, empty slices above or below the skull) is cut or
+    padded to that framing first (:func:`...grids.framing.network_framing`), so the network
+    sees a skull of the size it was trained on. The result is returned on the coarse grid (of
+    the volume, or of that box) in the input's own axes."""
     stage = Stage(progress, cancel)
     defective = binary(defective, "the defective skull")
     if not defective.array.any():
@@ -108,7 +115,12 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     values = bool(model.config.get("values", 0))
     stage.report(0.1, "downsampling to 128 x 128 x 64")
     turn = Reorientation.of(defective.ijk_to_lps)
-    values_array, matrix = downsample_with_values(turn.mask(defective))
+    canonical = turn.mask(defective)
+    box = network_framing(canonical)
+    if box is not None:
+        canonical = reframed(canonical, box)
+    values_array, matrix = downsample_with_values(canonical)
+    del canonical
     coarse = Mask((values_array > 0.5).astype(np.uint8), matrix)
     stage.report(0.5, "completing the skull")
     from .facing import resolve_face
@@ -122,4 +134,5 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     stage.report(1.0, "completed")
     back = turn.unmask
     return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
-                      back(coarse), next(model.parameters()).device.type, values, side, logit)
+                      back(coarse), next(model.parameters()).device.type, values, side, logit,
+                      box is not None)
