@@ -62,6 +62,10 @@ def what_ran(report: dict, options) -> dict:
                    "the face to anterior overrides it)")
             ran["face"] = (f"at the image's posterior, {how}: the head was turned round for the "
                            "completion")
+        if report.get("reframed_for_network"):
+            ran["framing"] = ("the volume frames the skull otherwise than the training scans "
+                              "(SkullFix), so it was cut or padded to their framing for the "
+                              "completion; every output is on the input's grid")
     refine = report.get("refine", {})
     if report["method"] == "learned":
         devices["refinement"] = refine.get("device", options.device)
@@ -227,5 +231,7 @@ def summary_lines(summary: dict) -> List[str]:
                  f"VoxelRearrangementLib {ran['versions']['VoxelRearrangementLib']}")
     if "face" in ran:
         lines.append(f"Face: {ran['face']}")
+    if "framing" in ran:
+        lines.append(f"Framing: {ran['framing']}")
     lines += [f"Note: {caveat}" for caveat in summary["caveats"]]
     return lines
