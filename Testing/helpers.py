@@ -34,7 +34,7 @@ def network_coarse(defective: Mask) -> Mask:
     from VoxelRearrangementLib.grids.orientation import Reorientation
     turn = Reorientation.of(defective.ijk_to_lps)
     canonical = turn.mask(defective)
-    box = network_framing(canonical)
+    box = network_framing(canonical, downsample(canonical).array)
     return turn.unmask(downsample(canonical if box is None else reframed(canonical, box)))
 
 

@@ -12,7 +12,8 @@ smaller or squashed skull; on the hold-out skulls 050-059 a volume padded by a q
 each side in-plane cost the implant up to 0.15 DSC.
 
 :func:`network_framing` gives the box (voxel indices of the canonical view; it may reach
-outside the volume, where it is empty) that frames such a skull as the median SkullFix skull
+outside the volume, where it is empty) that frames such a skull (the bone the downsampling
+keeps, so that specks of noise do not count) as the median SkullFix skull
 is framed (:data:`MEDIAN_SPAN`, :data:`MEDIAN_LOW_MARGIN`), or None when the volume's own
 framing lies within what the network was trained on (then nothing changes). :func:`reframed`
 cuts or pads a mask to a box, its geometry kept: every voxel stays where it is in the world.
@@ -42,24 +43,35 @@ MEDIAN_SPAN = (0.575, 0.784, 0.964)
 MEDIAN_LOW_MARGIN = (0.47, 0.5, 0.0)
 
 
-def network_framing(mask: Mask) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+def network_framing(mask: Mask, seen: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """``(lo, hi)`` voxel indices (int, half-open, may reach outside the array) of the box that
     frames the skull of ``mask`` (canonical orientation) as the median SkullFix skull, or None
     when its framing is within :data:`TRAINED_SPAN` (and no more than :data:`TRAINED_LOW_K` of
-    k lies below it) or the mask is empty."""
-    bounds = foreground_bounds(mask.array)
-    if bounds is None:
+    k lies below it) or there is no skull.
+
+    ``seen``: the challenge downsampling of ``mask`` (its 0/1 coarse array, corner aligned with
+    it), what the network would see: the skull is the bone of ``mask`` within one coarse voxel
+    of the bone of ``seen``, so specks of noise far from the skull (which the downsampling
+    drops) do not frame it."""
+    coarse = foreground_bounds(seen)
+    if coarse is None:
         return None
     n = np.array(mask.array.shape)
-    extent = bounds[1] - bounds[0]
+    per_coarse = n / np.array(seen.shape)  # voxels of mask per coarse voxel, along each axis
+    near_lo = np.maximum(np.floor((coarse[0] - 1) * per_coarse).astype(np.int64), 0)
+    near_hi = np.minimum(np.ceil((coarse[1] + 1) * per_coarse).astype(np.int64), n)
+    bounds = foreground_bounds(mask.array[tuple(slice(a, b) for a, b in zip(near_lo, near_hi))])
+    if bounds is None:
+        return None
+    lo, extent = bounds[0] + near_lo, bounds[1] - bounds[0]
     span = extent / n
-    trained = all(lo - SPAN_TOLERANCE <= s <= hi + SPAN_TOLERANCE
-                  for s, (lo, hi) in zip(span, TRAINED_SPAN))
-    if trained and bounds[0][2] <= TRAINED_LOW_K * n[2]:
+    trained = all(low - SPAN_TOLERANCE <= s <= high + SPAN_TOLERANCE
+                  for s, (low, high) in zip(span, TRAINED_SPAN))
+    if trained and lo[2] <= TRAINED_LOW_K * n[2]:
         return None
     size = np.maximum(np.round(extent / np.array(MEDIAN_SPAN)).astype(np.int64), extent)
-    lo = bounds[0] - np.round((size - extent) * np.array(MEDIAN_LOW_MARGIN)).astype(np.int64)
-    return lo, lo + size
+    start = lo - np.round((size - extent) * np.array(MEDIAN_LOW_MARGIN)).astype(np.int64)
+    return start, start + size
 
 
 def reframed(mask: Mask, box: Tuple[np.ndarray, np.ndarray]) -> Mask:

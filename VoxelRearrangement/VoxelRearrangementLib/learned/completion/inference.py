@@ -116,10 +116,10 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     stage.report(0.1, "downsampling to 128 x 128 x 64")
     turn = Reorientation.of(defective.ijk_to_lps)
     canonical = turn.mask(defective)
-    box = network_framing(canonical)
-    if box is not None:
-        canonical = reframed(canonical, box)
     values_array, matrix = downsample_with_values(canonical)
+    box = network_framing(canonical, values_array > 0.5)
+    if box is not None:
+        values_array, matrix = downsample_with_values(reframed(canonical, box))
     del canonical
     coarse = Mask((values_array > 0.5).astype(np.uint8), matrix)
     stage.report(0.5, "completing the skull")
