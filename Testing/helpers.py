@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -25,17 +25,40 @@ def sheared_matrix() -> np.ndarray:
     return m
 
 
-def network_coarse(defective: Mask) -> Mask:
-    """The coarse mask the completion network is given for ``defective``: the challenge
-    downsampling of the volume, framed for the network first where its framing is not
-    SkullFix's (``grids.framing``: the tests' small shells, which fill their volumes, are)."""
+def network_coarse(defective: Mask, other: Optional[Mask] = None) -> Mask:
+    """The coarse mask the completion network is given for ``defective`` (or ``other``, a
+    mask on its grid, on the same coarse grid): the challenge downsampling of the volume,
+    framed for the network first where its framing is not SkullFix's (``grids.framing``:
+    the tests' small shells, which fill their volumes, are)."""
     from VoxelRearrangementLib import downsample
     from VoxelRearrangementLib.grids.framing import network_framing, reframed
     from VoxelRearrangementLib.grids.orientation import Reorientation
     turn = Reorientation.of(defective.ijk_to_lps)
     canonical = turn.mask(defective)
     box = network_framing(canonical, downsample(canonical).array)
-    return turn.unmask(downsample(canonical if box is None else reframed(canonical, box)))
+    seen = canonical if other is None else turn.mask(other)
+    return turn.unmask(downsample(seen if box is None else reframed(seen, box)))
+
+
+def tilted(masks: Sequence[Mask], degrees: float, world_axis: int = 0, pad: int = 0) -> List[Mask]:
+    """``masks`` (one grid) turned by ``degrees`` about the world axis ``world_axis`` (0:
+    left-right, 1: anterior-posterior) through the first one's bone centre and resampled
+    (nearest) on their grid with ``pad`` empty slices added below and above along k: a head
+    scanned tilted, its cut oblique in the volume."""
+    from VoxelRearrangementLib.grids.framing import reframed
+    from VoxelRearrangementLib.grids.geometry import index_to_lps
+    from VoxelRearrangementLib.grids.resample import resample_mask
+    n = np.array(masks[0].array.shape)
+    padded = [reframed(m, (np.array([0, 0, -pad]), n + [0, 0, pad])) for m in masks]
+    matrix = padded[0].ijk_to_lps
+    centre = index_to_lps(matrix, np.argwhere(padded[0].array).mean(axis=0)[None])[0]
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    a, b = [q for q in range(3) if q != world_axis]
+    turn = np.eye(3)
+    turn[a, a], turn[a, b], turn[b, a], turn[b, b] = c, -s, s, c
+    moved = np.eye(4)
+    moved[:3, :3], moved[:3, 3] = turn, centre - turn @ centre
+    return [resample_mask(Mask(m.array, moved @ matrix), m.grid, order=0) for m in padded]
 
 
 def shell(shape=(48, 44, 36), radii=(19.0, 17.0, 14.0), thickness=4.0, centre_shift=(0.0, 0.0, 0.0),

@@ -31,13 +31,19 @@ other scanners and crops do: ``wider`` (a quarter of the volume's width more on 
 in-plane: a wider field of view), ``above`` (30 % more slices above the vertex), ``below`` (40 %
 more slices under the scan's cut) or ``tight`` (in-plane margins cut to 4 % of the volume
 beside the skull); index axes of the SkullFix files (left-right, front-back, bottom-top).
+``--tilt DEG`` turns every SkullFix head (defective and true implant alike, after the defect is
+cut) by DEG degrees about the world's left-right axis through the skull's centre, inside a
+volume with a quarter of its slices more above and below so that nothing leaves it (positive:
+the face turned down, the chin towards the chest): a head scanned tilted, its bottom cut
+oblique in the volume.
 
 Prints markdown tables; writes benchmarks/results/completion.json.
 
     python benchmarks/benchmark_completion.py [--cases 060-079] [--weights W.pt] \\
         [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render] \\
         [--skullbreak-face auto|anterior|posterior] [--flip-anterior-posterior] \\
-        [--face auto|anterior|posterior] [--framing as-is|wider|above|below|tight]
+        [--face auto|anterior|posterior] [--framing as-is|wider|above|below|tight] \\
+        [--tilt DEG]
 """
 from __future__ import annotations
 
@@ -48,6 +54,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from _common import ROOT, SHARED_DATA, PeakMemory, parse_cases
 from VoxelRearrangementLib import Mask, PipelineOptions, defect_coverage, implant_metrics, read_mask
@@ -122,6 +129,26 @@ def framing_box(framing: str, defective: Mask, truth: Mask):
     return lo, hi
 
 
+def tilted(masks, degrees: float):
+    """``masks`` (one grid) turned by ``degrees`` about the world left-right axis (LPS x)
+    through the first one's centre, nearest neighbour, in their volume padded by a quarter of
+    its slices above and below (world positions of the grid kept); positive turns the face
+    down."""
+    n = np.array(masks[0].array.shape)
+    pad = round(0.25 * n[2])
+    box = (np.array([0, 0, -pad]), n + np.array([0, 0, pad]))
+    masks = [reframed(m, box) for m in masks]
+    a, t = masks[0].ijk_to_lps[:3, :3], masks[0].ijk_to_lps[:3, 3]
+    centre = a @ np.argwhere(masks[0].array).mean(axis=0) + t
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    back = np.array([[1.0, 0, 0], [0, c, s], [0, -s, c]])  # the inverse turn (R transposed)
+    inv = np.linalg.inv(a)
+    matrix = inv @ back @ a
+    offset = inv @ (back @ (t - centre) + centre - t)
+    return [Mask(ndimage.affine_transform(m.array, matrix, offset, order=0), m.ijk_to_lps)
+            for m in masks]
+
+
 def faces(asked: str, design) -> dict:
     """Where the face was asked to lie, where it was taken to lie, and the check's logit."""
     logit = design.completion.face_logit
@@ -182,12 +209,16 @@ def main() -> int:
                          "swaps anterior and posterior)")
     ap.add_argument("--framing", choices=FRAMINGS, default="as-is",
                     help="frame the SkullFix volumes otherwise (see the module's docstring)")
+    ap.add_argument("--tilt", type=float, default=0.0,
+                    help="turn every SkullFix head by this many degrees about left-right "
+                         "(positive: face down; see the module's docstring)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion.json")
     args = ap.parse_args()
     kinds = tuple(args.kinds.split(","))
     suffix = ("_ap_flipped" if args.flip_anterior_posterior else "") + \
         ("" if args.face == "auto" else f"_face_{args.face}") + \
-        ("" if args.framing == "as-is" else f"_{args.framing}")  # the lateral render's
+        ("" if args.framing == "as-is" else f"_{args.framing}") + \
+        (f"_tilt{args.tilt:g}" if args.tilt else "")  # the lateral render's
 
     import torch
     torch.set_num_threads(args.threads)
@@ -209,6 +240,8 @@ def main() -> int:
             if args.framing != "as-is":
                 box = framing_box(args.framing, cut_defective, cut_truth)
                 cut_defective, cut_truth = (reframed(m, box) for m in (cut_defective, cut_truth))
+            if args.tilt:
+                cut_defective, cut_truth = tilted([cut_defective, cut_truth], args.tilt)
             row, design = evaluate(cut_defective, cut_truth, options)
             rows.append({"case": case, "kind": kind, **row})
             print(f"  {case} {kind:15s} DSC {row['dsc']:.3f} bDSC {row['bdsc']:.3f} HD95 "
@@ -220,7 +253,7 @@ def main() -> int:
     summary = summarise(rows, kinds)
     result = {"cases": args.cases, "method": args.method,
               "anterior_posterior_flipped": args.flip_anterior_posterior,
-              "face": args.face, "framing": args.framing,
+              "face": args.face, "framing": args.framing, "tilt_deg": args.tilt,
               "weights": str(args.weights) if args.weights else "bundled",
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS,
               "scored": "the implant before the fit (no gap, no edge trim), against the true implant"}

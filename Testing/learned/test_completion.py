@@ -13,6 +13,7 @@ from helpers import (  # noqa: E402
     run_cli,
     sheared_matrix,
     skull_like,
+    tilted,
 )
 from VoxelRearrangementLib import Mask, VoxelRearrangementError, downsample, read_mask, write_mask  # noqa: E402
 from VoxelRearrangementLib._shared.resources import COMPLETION_WEIGHTS  # noqa: E402
@@ -106,6 +107,22 @@ def test_a_skull_in_a_wider_field_of_view_is_completed_as_skullfix_frames_it(sam
     target = downsample(reframed(wide_complete, box)).array.astype(bool)
     inp = res.defective.array.astype(bool)
     assert dice(res.mask.array.astype(bool) & ~inp, target & ~inp) > 0.85
+
+
+def test_a_head_scanned_tilted_is_completed_with_its_cut_level(sample):
+    # The sample at half its resolution, turned 20 degrees about left-right in a volume with
+    # room above and below (a head scanned tilted, its cut oblique): the network sees it on
+    # a grid where its cut is level (grids.levelling) and the bone it adds is brought back
+    # onto the volume's coarse grid: restored Dice 0.89 (0.91 for the level skull; a wrong
+    # turn back leaves the implant where there is no defect).
+    half = (256, 256, 118)
+    defective, complete = tilted([downsample(m, half) for m in sample], 20, pad=16)
+    res = complete_skull(defective, device="cpu")
+    assert res.levelled_deg == pytest.approx(20, abs=1.5)
+    target = network_coarse(defective, complete).array.astype(bool)
+    inp = res.defective.array.astype(bool)
+    assert np.allclose(res.mask.ijk_to_lps, res.defective.ijk_to_lps)
+    assert dice(res.mask.array.astype(bool) & ~inp, target & ~inp) > 0.8
 
 
 def test_a_header_that_swaps_anterior_and_posterior_is_undone_by_face(sample):

@@ -21,16 +21,18 @@ def case069(sample_dir):
     return read_mask(sample_dir / "skull069_defective.nrrd"), read_mask(sample_dir / "skull069_implant.nrrd")
 
 
-def summary_of(defective, implant, clearance=0.0, safety_net=None, face=None, reframed=False):
+def summary_of(defective, implant, clearance=0.0, safety_net=None, face=None, reframed=False,
+               levelled_deg=None):
     """The summary of a pipeline report holding what run measures on ``implant`` (and
     ``face``, the report's block on where the face was taken to lie; ``reframed``: whether the
-    volume was reframed for the network)."""
+    volume was reframed for the network; ``levelled_deg``: the tilt levelled for it)."""
     report = {"safety_net": safety_net or {},"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
               "implant": printability_report(mask_to_mesh(implant), thickness=True),
               "defect_coverage": defect_coverage(defective, implant),
               "fit": {"clearance_mm": clearance, "min_edge_mm": 0.0,
                       "rim_gap_mm": round(rim_gap_mm(implant, defective), 2)},
-              "completion_device": "cpu", "reframed_for_network": reframed}
+              "completion_device": "cpu", "reframed_for_network": reframed,
+              "levelled_for_network_deg": levelled_deg}
     if face is not None:
         report["face"] = face
     return run_summary(report, PipelineOptions())
@@ -60,13 +62,19 @@ def test_the_ground_truth_implant_is_printable(case069):
     assert LIMITS in summary["caveats"]
     assert summary_lines(summary)[0] == "PRINTABLE: yes"
     assert "face" not in summary["run"] and not any(
-        line.startswith(("Face:", "Framing:")) for line in summary_lines(summary))
+        line.startswith(("Face:", "Framing:", "Tilt:")) for line in summary_lines(summary))
 
 
 def test_a_reframed_volume_is_said(case069):
     summary = summary_of(*case069, reframed=True)
     assert "cut or padded" in summary["run"]["framing"]
     assert any(line.startswith("Framing:") for line in summary_lines(summary))
+
+
+def test_a_levelled_head_is_said(case069):
+    summary = summary_of(*case069, levelled_deg=21.6)
+    assert "tilted 22 degrees" in summary["run"]["tilt"]
+    assert any(line.startswith("Tilt:") for line in summary_lines(summary))
 
 
 def test_a_head_turned_round_is_said_and_an_unsure_check_is_a_caveat(case069):

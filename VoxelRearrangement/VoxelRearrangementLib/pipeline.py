@@ -343,7 +343,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         "mode": options.mode, "input": source_name, "input_shape": list(defective.array.shape),
         "method": options.method, "device": options.device,
         "coarse_shape": list(result.mask.array.shape), "completion_device": result.device,
-        "reframed_for_network": result.reframed,
+        "reframed_for_network": result.reframed, "levelled_for_network_deg": result.levelled_deg,
         "face": _face_report(options.face, result),
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},

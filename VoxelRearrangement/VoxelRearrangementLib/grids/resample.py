@@ -8,7 +8,7 @@ with the correct coarse geometry. Upsampling between corner-aligned grids is sep
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -222,9 +222,10 @@ def linear_at(array: np.ndarray, maps: Sequence[AxisMap], i: np.ndarray, j: np.n
 
 
 def resample_general(array: np.ndarray, source: Grid, target: Grid, order: int = 1,
-                     slab: int = 16) -> np.ndarray:
+                     slab: int = 16, outside: Optional[float] = None) -> np.ndarray:
     """Resample ``array`` (on ``source``) onto any ``target`` grid with ``map_coordinates``
-    (``order`` 0 nearest or 1 linear), ``slab`` target k-slices at a time; float32 result."""
+    (``order`` 0 nearest or 1 linear), ``slab`` target k-slices at a time; float32 result.
+    Beyond ``source`` the nearest border value is repeated, or ``outside`` when given."""
     a = index_map(source, target)
     ni, nj, nk = target.shape
     out = np.empty(target.shape, dtype=np.float32)
@@ -235,8 +236,9 @@ def resample_general(array: np.ndarray, source: Grid, target: Grid, order: int =
         ks = np.arange(k0, min(k0 + slab, nk), dtype=np.float32)
         coords = [a[r, 0] * ii[..., None] + a[r, 1] * jj[..., None] + a[r, 2] * ks[None, None, :]
                   + a[r, 3] for r in range(3)]
-        out[:, :, k0:k0 + len(ks)] = ndimage.map_coordinates(src, coords, order=order,
-                                                             mode="nearest")
+        out[:, :, k0:k0 + len(ks)] = ndimage.map_coordinates(
+            src, coords, order=order, mode="nearest" if outside is None else "constant",
+            cval=0.0 if outside is None else outside)
     return out
 
 

@@ -66,6 +66,10 @@ def what_ran(report: dict, options) -> dict:
             ran["framing"] = ("the volume frames the skull otherwise than the training scans "
                               "(SkullFix), so it was cut or padded to their framing for the "
                               "completion; every output is on the input's grid")
+        if report.get("levelled_for_network_deg"):
+            ran["tilt"] = (f"the scan's cut is tilted {report['levelled_for_network_deg']:.0f} "
+                           "degrees in the volume (a head scanned tilted), so the completion "
+                           "saw the skull turned level; every output is on the input's grid")
     refine = report.get("refine", {})
     if report["method"] == "learned":
         devices["refinement"] = refine.get("device", options.device)
@@ -233,5 +237,7 @@ def summary_lines(summary: dict) -> List[str]:
         lines.append(f"Face: {ran['face']}")
     if "framing" in ran:
         lines.append(f"Framing: {ran['framing']}")
+    if "tilt" in ran:
+        lines.append(f"Tilt: {ran['tilt']}")
     lines += [f"Note: {caveat}" for caveat in summary["caveats"]]
     return lines

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ..._shared.progress import Stage
 from ..._shared.resources import COMPLETION_WEIGHTS, resource_path
 from ...grids.framing import network_framing, reframed
 from ...grids.geometry import Mask, binary
+from ...grids.levelling import Levelling, levelling
 from ...grids.orientation import Reorientation
 from ...grids.resample import downsample_with_values
 from ..weights import COMPLETION_FORMAT, load_weights, resolve_device
@@ -32,14 +33,17 @@ PathLike = Union[str, Path]
 
 @dataclass
 class Completion:
-    """Result on the coarse grid: ``probability`` (float32, i, j, k), ``mask`` (completed
-    skull, input bone included), ``defective`` (the coarse input mask), ``device`` (where the
+    """Result on the coarse grid: ``probability`` (float32, i, j, k; for a levelled skull,
+    that of the bone the network added, brought back, and 1 on the input's bone), ``mask``
+    (completed skull, input bone included), ``defective`` (the coarse input mask), ``device`` (where the
     network ran: ``cpu`` or ``cuda``), ``values`` (True when ``probability`` is the
     completed skull's downsampling values, from a network trained on them), ``face`` (where
     the face was taken to lie: ``anterior`` or ``posterior`` of the header),
     ``face_logit`` (the facing check's logit that it lies posterior; None when not asked) and
     ``reframed`` (True when the volume was cut or padded to SkullFix's framing before it was
-    downsampled: :mod:`...grids.framing`; the coarse grid then frames that box)."""
+    downsampled: :mod:`...grids.framing`; the coarse grid then frames that box) and
+    ``levelled_deg`` (the tilt of the scan's cut, degrees, when the network saw the skull on
+    a grid where its cut is level: :mod:`...grids.levelling`; None when it was level)."""
 
     probability: np.ndarray
     mask: Mask
@@ -49,6 +53,7 @@ class Completion:
     face: str = "anterior"
     face_logit: Optional[float] = None
     reframed: bool = False
+    levelled_deg: Optional[float] = None
 
 
 def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu"):
@@ -103,8 +108,10 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     facing check decides, :func:`.facing.resolve_face`). A volume framed otherwise than SkullFix
     frames its skulls (a wider field of view, empty slices above or below the skull) is cut or
     padded to that framing first (:func:`...grids.framing.network_framing`), so the network
-    sees a skull of the size it was trained on. The result is returned on the coarse grid (of
-    the volume, or of that box) in the input's own axes."""
+    sees a skull of the size it was trained on; a skull whose cut is tilted in its volume (a
+    head scanned tilted) is shown to the network on a coarse grid where the cut is level
+    (:func:`...grids.levelling.levelling`), and its prediction brought back. The result is
+    returned on the coarse grid (of the volume, or of that box) in the input's own axes."""
     stage = Stage(progress, cancel)
     defective = binary(defective, "the defective skull")
     if not defective.array.any():
@@ -115,24 +122,41 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     values = bool(model.config.get("values", 0))
     stage.report(0.1, "downsampling to 128 x 128 x 64")
     turn = Reorientation.of(defective.ijk_to_lps)
-    canonical = turn.mask(defective)
-    values_array, matrix = downsample_with_values(canonical)
-    box = network_framing(canonical, values_array > 0.5)
-    if box is not None:
-        values_array, matrix = downsample_with_values(reframed(canonical, box))
-    del canonical
-    coarse = Mask((values_array > 0.5).astype(np.uint8), matrix)
+    coarse, values_array, was_reframed, level = _network_view(turn.mask(defective))
+    seen_mask = (values_array > 0.5).astype(np.uint8) if level is not None else coarse.array
     stage.report(0.5, "completing the skull")
     from .facing import resolve_face
-    side, logit = resolve_face(face, coarse.array)
-    seen = np.clip(values_array, 0.0, 1.0).astype(np.float32) if values else coarse.array
+    side, logit = resolve_face(face, seen_mask)
+    seen = np.clip(values_array, 0.0, 1.0).astype(np.float32) if values else seen_mask
     if side == "posterior":  # canonical j is anterior-posterior
         prob = complete_coarse(seen[:, ::-1], model)[:, ::-1]
     else:
         prob = complete_coarse(seen, model)
+    if level is not None:  # the bone it adds, brought back (not a fringe of the input's)
+        added = level.from_network(np.where(seen_mask != 0, 0.0, prob), coarse.grid)
+        prob = np.maximum(added, coarse.array)
     mask = ((prob > 0.5) | coarse.array.astype(bool)).astype(np.uint8)
     stage.report(1.0, "completed")
     back = turn.unmask
     return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
                       back(coarse), next(model.parameters()).device.type, values, side, logit,
-                      box is not None)
+                      was_reframed, None if level is None else round(level.tilt_deg, 1))
+
+
+def _network_view(canonical: Mask) -> Tuple[Mask, np.ndarray, bool, Optional[Levelling]]:
+    """``(coarse, values, reframed, level)`` for a skull in the canonical view: its challenge
+    coarse mask, on which the completion is returned (of the volume, or of the box that frames
+    the skull as SkullFix does, ``reframed``: :mod:`...grids.framing`); the downsampling values
+    the network is given (float, i, j, k: on that coarse grid, or on ``level.grid`` where the
+    scan's cut is level when it is tilted: :mod:`...grids.levelling`); and the levelling
+    (None when the cut is level)."""
+    values, matrix = downsample_with_values(canonical)
+    box = network_framing(canonical, values > 0.5)
+    if box is not None:
+        canonical = reframed(canonical, box)
+        values, matrix = downsample_with_values(canonical)
+    coarse = Mask((values > 0.5).astype(np.uint8), matrix)
+    level = levelling(coarse)
+    if level is not None:
+        values = level.to_network(values, coarse.grid)
+    return coarse, values, box is not None, level
