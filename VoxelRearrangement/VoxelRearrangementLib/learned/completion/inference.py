@@ -39,7 +39,7 @@ class Completion:
     network ran: ``cpu`` or ``cuda``), ``values`` (True when ``probability`` is the
     completed skull's downsampling values, from a network trained on them), ``face`` (where
     the face was taken to lie: ``anterior`` or ``posterior`` of the header),
-    ``face_logit`` (the facing check's logit that it lies posterior; None when not asked) and
+    ``face_logit`` (the facing check's logit that it lies posterior; None when not asked),
     ``reframed`` (True when the volume was cut or padded to SkullFix's framing before it was
     downsampled: :mod:`...grids.framing`; the coarse grid then frames that box) and
     ``levelled_deg`` (the tilt of the scan's cut, degrees, when the network saw the skull on
@@ -123,7 +123,7 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     stage.report(0.1, "downsampling to 128 x 128 x 64")
     turn = Reorientation.of(defective.ijk_to_lps)
     coarse, values_array, was_reframed, level = _network_view(turn.mask(defective))
-    seen_mask = (values_array > 0.5).astype(np.uint8) if level is not None else coarse.array
+    seen_mask = (values_array > 0.5).astype(np.uint8)  # coarse.array itself when level
     stage.report(0.5, "completing the skull")
     from .facing import resolve_face
     side, logit = resolve_face(face, seen_mask)
