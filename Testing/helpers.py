@@ -40,16 +40,19 @@ def network_coarse(defective: Mask, other: Optional[Mask] = None) -> Mask:
     return turn.unmask(downsample(seen if box is None else reframed(seen, box)))
 
 
-def tilted(masks: Sequence[Mask], degrees: float, world_axis: int = 0, pad: int = 0) -> List[Mask]:
+def tilted(masks: Sequence[Mask], degrees: float, world_axis: int = 0, pad: int = 0,
+           pad_ij: int = 0) -> List[Mask]:
     """``masks`` (one grid) turned by ``degrees`` about the world axis ``world_axis`` (0:
-    left-right, 1: anterior-posterior) through the first one's bone centre and resampled
-    (nearest) on their grid with ``pad`` empty slices added below and above along k: a head
-    scanned tilted, its cut oblique in the volume."""
+    left-right, 1: anterior-posterior, 2: inferior-superior) through the first one's bone
+    centre and resampled (nearest) on their grid with ``pad`` empty slices added below and
+    above along k and ``pad_ij`` on each side along i and j: a head scanned tilted (its cut
+    oblique in the volume) or turned about the vertical."""
     from VoxelRearrangementLib.grids.framing import reframed
     from VoxelRearrangementLib.grids.geometry import index_to_lps
     from VoxelRearrangementLib.grids.resample import resample_mask
     n = np.array(masks[0].array.shape)
-    padded = [reframed(m, (np.array([0, 0, -pad]), n + [0, 0, pad])) for m in masks]
+    padded = [reframed(m, (-np.array([pad_ij, pad_ij, pad]), n + [pad_ij, pad_ij, pad]))
+              for m in masks]
     matrix = padded[0].ijk_to_lps
     centre = index_to_lps(matrix, np.argwhere(padded[0].array).mean(axis=0)[None])[0]
     c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))

@@ -35,7 +35,9 @@ beside the skull); index axes of the SkullFix files (left-right, front-back, bot
 cut) by DEG degrees about the world's left-right axis through the skull's centre, inside a
 volume with a quarter of its slices more above and below so that nothing leaves it (positive:
 the face turned down, the chin towards the chest): a head scanned tilted, its bottom cut
-oblique in the volume.
+oblique in the volume. ``--yaw DEG`` turns them about the world's vertical instead, in a volume
+an eighth of its width wider on each side in-plane (positive: the face to the patient's left;
+0 pads the volume only): a head turned in the scanner.
 
 Prints markdown tables; writes benchmarks/results/completion.json.
 
@@ -43,7 +45,7 @@ Prints markdown tables; writes benchmarks/results/completion.json.
         [--skullbreak ../shared/data/skullbreak/parietotemporal_001.nii.gz] [--render] \\
         [--skullbreak-face auto|anterior|posterior] [--flip-anterior-posterior] \\
         [--face auto|anterior|posterior] [--framing as-is|wider|above|below|tight] \\
-        [--tilt DEG]
+        [--tilt DEG] [--yaw DEG]
 """
 from __future__ import annotations
 
@@ -129,19 +131,22 @@ def framing_box(framing: str, defective: Mask, truth: Mask):
     return lo, hi
 
 
-def tilted(masks, degrees: float):
-    """``masks`` (one grid) turned by ``degrees`` about the world left-right axis (LPS x)
-    through the first one's centre, nearest neighbour, in their volume padded by a quarter of
-    its slices above and below (world positions of the grid kept); positive turns the face
-    down."""
+def tilted(masks, degrees: float, axis: str = "left-right"):
+    """``masks`` (one grid) turned by ``degrees`` about the world ``axis`` through the first
+    one's centre, nearest neighbour, in their volume padded so that nothing leaves it (world
+    positions of the grid kept). ``left-right`` (LPS x; a quarter of the slices more above and
+    below): positive turns the face down. ``superior`` (LPS z; an eighth of the width more on
+    each side in-plane): positive turns the face to the patient's left."""
     n = np.array(masks[0].array.shape)
-    pad = round(0.25 * n[2])
-    box = (np.array([0, 0, -pad]), n + np.array([0, 0, pad]))
-    masks = [reframed(m, box) for m in masks]
+    pad = np.array([0, 0, round(0.25 * n[2])]) if axis == "left-right" else \
+        np.array([round(n[0] / 8), round(n[1] / 8), 0])
+    masks = [reframed(m, (-pad, n + pad)) for m in masks]
     a, t = masks[0].ijk_to_lps[:3, :3], masks[0].ijk_to_lps[:3, 3]
     centre = a @ np.argwhere(masks[0].array).mean(axis=0) + t
     c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-    back = np.array([[1.0, 0, 0], [0, c, s], [0, -s, c]])  # the inverse turn (R transposed)
+    # the inverse turn (R transposed)
+    back = np.array([[1.0, 0, 0], [0, c, s], [0, -s, c]]) if axis == "left-right" else \
+        np.array([[c, s, 0], [-s, c, 0], [0, 0, 1.0]])
     inv = np.linalg.inv(a)
     matrix = inv @ back @ a
     offset = inv @ (back @ (t - centre) + centre - t)
@@ -212,13 +217,17 @@ def main() -> int:
     ap.add_argument("--tilt", type=float, default=0.0,
                     help="turn every SkullFix head by this many degrees about left-right "
                          "(positive: face down; see the module's docstring)")
+    ap.add_argument("--yaw", type=float, default=None,
+                    help="turn every SkullFix head by this many degrees about the vertical "
+                         "(positive: face to the patient's left; 0 pads the volume only)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion.json")
     args = ap.parse_args()
     kinds = tuple(args.kinds.split(","))
     suffix = ("_ap_flipped" if args.flip_anterior_posterior else "") + \
         ("" if args.face == "auto" else f"_face_{args.face}") + \
         ("" if args.framing == "as-is" else f"_{args.framing}") + \
-        (f"_tilt{args.tilt:g}" if args.tilt else "")  # the lateral render's
+        (f"_tilt{args.tilt:g}" if args.tilt else "") + \
+        ("" if args.yaw is None else f"_yaw{args.yaw:g}")  # the lateral render's
 
     import torch
     torch.set_num_threads(args.threads)
@@ -242,6 +251,8 @@ def main() -> int:
                 cut_defective, cut_truth = (reframed(m, box) for m in (cut_defective, cut_truth))
             if args.tilt:
                 cut_defective, cut_truth = tilted([cut_defective, cut_truth], args.tilt)
+            if args.yaw is not None:
+                cut_defective, cut_truth = tilted([cut_defective, cut_truth], args.yaw, "superior")
             row, design = evaluate(cut_defective, cut_truth, options)
             rows.append({"case": case, "kind": kind, **row})
             print(f"  {case} {kind:15s} DSC {row['dsc']:.3f} bDSC {row['bdsc']:.3f} HD95 "
@@ -254,6 +265,7 @@ def main() -> int:
     result = {"cases": args.cases, "method": args.method,
               "anterior_posterior_flipped": args.flip_anterior_posterior,
               "face": args.face, "framing": args.framing, "tilt_deg": args.tilt,
+              "yaw_deg": args.yaw,
               "weights": str(args.weights) if args.weights else "bundled",
               "speed": speed, "summary": summary, "per_case": rows, "anchors": ANCHORS,
               "scored": "the implant before the fit (no gap, no edge trim), against the true implant"}

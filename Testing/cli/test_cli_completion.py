@@ -115,6 +115,29 @@ def test_the_skull_mesh_shows_what_the_safety_net_added(tmp_path, oracle_complet
     assert abs(report["skull"]["volume_ml"] - completed.volume_ml) < 0.2 * block_ml
 
 
+def test_the_skull_drops_what_the_safety_net_dropped_as_stray(tmp_path, oracle_completion,
+                                                             tiny_completion_weights, monkeypatch):
+    """A piece of the implant dropped as stray (it closed nothing) is off the completed skull
+    too, and the report says how much was dropped."""
+    from VoxelRearrangementLib.printing import openings
+    real = openings.close_openings
+    dropped = {}
+
+    def dropping_a_piece(d, i, **kw):
+        fixed, report = real(d, i, **kw)
+        array = fixed.array.copy()
+        piece = np.argwhere(array)[:50]
+        array[tuple(piece.T)] = 0
+        dropped["voxels"] = piece
+        return Mask(array, fixed.ijk_to_lps), {**report, "stray_dropped_ml": 0.5}
+
+    monkeypatch.setattr(openings, "close_openings", dropping_a_piece)
+    _, _, out = run_on_a_small_skull(tmp_path, oracle_completion, tiny_completion_weights)
+    completed = read_mask(out / protocol.COMPLETED)
+    assert not completed.array[tuple(dropped["voxels"].T)].any()
+    assert json.loads((out / protocol.REPORT).read_text())["safety_net"]["stray_dropped_ml"] == 0.5
+
+
 def test_run_face_posterior_reaches_the_network_the_safety_net_and_the_coverage(
         tmp_path, oracle_completion, tiny_completion_weights, monkeypatch):
     """``run --face posterior``: the completion, the safety net and the reported coverage are

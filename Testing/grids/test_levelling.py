@@ -8,6 +8,7 @@ from VoxelRearrangementLib.grids.geometry import index_map
 from VoxelRearrangementLib.grids.levelling import cut_plane, levelling
 from VoxelRearrangementLib.grids.orientation import Reorientation
 from VoxelRearrangementLib.grids.resample import downsample_with_values
+from VoxelRearrangementLib.grids.symmetry import mid_sagittal_yaw
 
 
 def _seen(mask):
@@ -55,3 +56,21 @@ def test_a_tilted_cut_is_found_and_the_network_sees_it_level(coarse, degrees, wo
     back = level.from_network(network_view.array, seen.grid) > 0.5
     both = back & seen.array.astype(bool)
     assert 2 * both.sum() / (back.sum() + seen.array.sum()) > 0.93  # 0.95-0.96
+
+
+@pytest.mark.parametrize("tilt", [0.0, 20.0])
+def test_a_head_turned_about_the_vertical_is_seen_straight(coarse, tilt):
+    # SkullFix 069 (its own plane turned about 4 degrees: left alone) turned 25 degrees about
+    # the vertical, and also tilted 20 degrees about left-right: the network's grid has the
+    # skull's mid-sagittal plane along its own, the cut level, and the whole skull inside
+    skull, = tilted([coarse], tilt, 0, pad=16) if tilt else [coarse]
+    skull, = tilted([skull], 25.0, 2, pad_ij=24)
+    seen, values = _seen(skull)
+    level = levelling(seen)
+    assert level is not None and level.yaw_deg == pytest.approx(29, abs=2.5)
+    assert level.tilt_deg == pytest.approx(tilt, abs=1.5)
+    view = level.to_network(values, seen.grid) > 0.5
+    spacing = np.linalg.norm(level.grid.ijk_to_lps[:3, :3], axis=0)
+    assert abs(mid_sagittal_yaw(view, spacing)) < 2.5
+    inside = index_map(level.grid, seen.grid) @ np.c_[np.argwhere(seen.array), np.ones(seen.array.sum())].T
+    assert np.all(inside[:3] > -1.0) and np.all(inside[:3].T < np.array(level.grid.shape))

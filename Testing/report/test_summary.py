@@ -22,17 +22,19 @@ def case069(sample_dir):
 
 
 def summary_of(defective, implant, clearance=0.0, safety_net=None, face=None, reframed=False,
-               levelled_deg=None):
+               levelled_deg=None, straightened_deg=None):
     """The summary of a pipeline report holding what run measures on ``implant`` (and
     ``face``, the report's block on where the face was taken to lie; ``reframed``: whether the
-    volume was reframed for the network; ``levelled_deg``: the tilt levelled for it)."""
+    volume was reframed for the network; ``levelled_deg``: the tilt levelled for it;
+    ``straightened_deg``: the turn about the vertical straightened for it)."""
     report = {"safety_net": safety_net or {},"mode": "complete", "method": "hash", "volumes_ml": {"implant": implant.volume_ml},
               "implant": printability_report(mask_to_mesh(implant), thickness=True),
               "defect_coverage": defect_coverage(defective, implant),
               "fit": {"clearance_mm": clearance, "min_edge_mm": 0.0,
                       "rim_gap_mm": round(rim_gap_mm(implant, defective), 2)},
               "completion_device": "cpu", "reframed_for_network": reframed,
-              "levelled_for_network_deg": levelled_deg}
+              "levelled_for_network_deg": levelled_deg,
+              "straightened_for_network_deg": straightened_deg}
     if face is not None:
         report["face"] = face
     return run_summary(report, PipelineOptions())
@@ -62,7 +64,7 @@ def test_the_ground_truth_implant_is_printable(case069):
     assert LIMITS in summary["caveats"]
     assert summary_lines(summary)[0] == "PRINTABLE: yes"
     assert "face" not in summary["run"] and not any(
-        line.startswith(("Face:", "Framing:", "Tilt:")) for line in summary_lines(summary))
+        line.startswith(("Face:", "Framing:", "Tilt:", "Turn:")) for line in summary_lines(summary))
 
 
 def test_a_reframed_volume_is_said(case069):
@@ -75,6 +77,19 @@ def test_a_levelled_head_is_said(case069):
     summary = summary_of(*case069, levelled_deg=21.6)
     assert "tilted 22 degrees" in summary["run"]["tilt"]
     assert any(line.startswith("Tilt:") for line in summary_lines(summary))
+
+
+def test_stray_bone_left_out_is_said(case069):
+    summary = summary_of(*case069, safety_net={"stray_dropped_ml": 1.3})
+    assert summary["implant"]["stray_dropped_ml"] == 1.3
+    assert any(line.startswith("Stray: 1.3 mL") for line in summary_lines(summary))
+    assert not any(line.startswith("Stray:") for line in summary_lines(summary_of(*case069)))
+
+
+def test_a_straightened_head_is_said(case069):
+    summary = summary_of(*case069, straightened_deg=-18.4)
+    assert "turned 18 degrees about the vertical" in summary["run"]["turn"]
+    assert any(line.startswith("Turn:") for line in summary_lines(summary))
 
 
 def test_a_head_turned_round_is_said_and_an_unsure_check_is_a_caveat(case069):

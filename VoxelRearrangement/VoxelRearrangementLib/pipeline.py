@@ -264,8 +264,12 @@ def design_implant(defective: Mask, options: PipelineOptions, stage: Optional[St
                                   progress=stage.sub(0.6, 0.64).report)
     else:  # the network added nothing: the safety net may still close the opening
         implant = Mask(np.zeros_like(defective.array, dtype=np.uint8), defective.ijk_to_lps)
+    extracted = implant
     implant, safety_net = close_openings(defective, implant, progress=stage.sub(0.64, 0.66).report,
                                          face_posterior=result.face == "posterior")
+    if safety_net["stray_dropped_ml"] > 0:  # pieces that closed nothing: off the skull too
+        stray = (extracted.array != 0) & (implant.array == 0)
+        completed = Mask(((completed.array != 0) & ~stray).astype(np.uint8), completed.ijk_to_lps)
     if not implant.array.any():
         raise VoxelRearrangementError(
             "no implant: the completion network added no bone to the defective skull and no "
@@ -344,6 +348,7 @@ def _complete(defective: Mask, source_name: Optional[str], options: PipelineOpti
         "method": options.method, "device": options.device,
         "coarse_shape": list(result.mask.array.shape), "completion_device": result.device,
         "reframed_for_network": result.reframed, "levelled_for_network_deg": result.levelled_deg,
+        "straightened_for_network_deg": result.straightened_deg,
         "face": _face_report(options.face, result),
         "volumes_ml": {"defective": defective.volume_ml, "completed": completed.volume_ml,
                        "implant": implant.volume_ml},

@@ -89,21 +89,29 @@ def skull_centre(mask: Mask) -> np.ndarray:
     return mask.ijk_to_lps[:3, :3] @ centre + mask.ijk_to_lps[:3, 3]
 
 
+def ray_samples(volume: Mask, centre_mm: np.ndarray, directions: np.ndarray,
+                step_mm: float = STEP_MM, reach_mm: float = REACH_MM, chunk: int = 256):
+    """Per chunk of ``chunk`` directions: ``(start, ijk, inside)``: the nearest voxel (int64,
+    rays x steps x 3, clipped to ``volume``) of the points every ``step_mm`` along each ray
+    from ``centre_mm`` within ``reach_mm``, and whether the point lies inside the volume."""
+    inv = np.linalg.inv(volume.ijk_to_lps)
+    shape = np.array(volume.array.shape)
+    ts = np.arange(0.0, reach_mm, step_mm)
+    for s in range(0, len(directions), chunk):
+        pts = centre_mm + directions[s:s + chunk, None, :] * ts[None, :, None]  # (rays, steps, 3)
+        ijk = np.rint(pts @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
+        inside = np.all((ijk >= 0) & (ijk < shape), axis=-1)
+        yield s, np.clip(ijk, 0, shape - 1), inside
+
+
 def ray_hits(volume: Mask, centre_mm: np.ndarray, directions: np.ndarray,
              step_mm: float = STEP_MM, reach_mm: float = REACH_MM) -> np.ndarray:
     """Bool (n,): whether the ray from ``centre_mm`` along each direction crosses a voxel of
     ``volume`` within ``reach_mm`` (sampled every ``step_mm``, nearest voxel)."""
-    inv = np.linalg.inv(volume.ijk_to_lps)
-    shape = np.array(volume.array.shape)
-    ts = np.arange(0.0, reach_mm, step_mm)
     out = np.zeros(len(directions), dtype=bool)
-    for s in range(0, len(directions), 256):
-        pts = centre_mm + directions[s:s + 256, None, :] * ts[None, :, None]  # (rays, steps, 3)
-        ijk = np.rint(pts @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
-        inside = np.all((ijk >= 0) & (ijk < shape), axis=-1)
-        ijk = np.clip(ijk, 0, shape - 1)
-        out[s:s + 256] = np.any(inside & (volume.array[tuple(ijk[..., a] for a in range(3))] != 0),
-                                axis=1)
+    for s, ijk, inside in ray_samples(volume, centre_mm, directions, step_mm, reach_mm):
+        hit = volume.array[tuple(ijk[..., a] for a in range(3))] != 0
+        out[s:s + len(ijk)] = np.any(inside & hit, axis=1)
     return out
 
 

@@ -9,7 +9,8 @@ square of the angle between the directions, and the voxels between them are adde
 implant: the patch continues the surrounding curvature instead of bridging it flat. The
 openings this closes are the ones completion networks leave in the middle of large defects,
 far from any bone; an opening that the patch cannot close (no wall around it to interpolate
-from) is left, and the report says so.
+from) is left, and the report says so. Before that, pieces of the implant that no ray through
+the defect crosses are dropped (:mod:`.stray`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from ..evaluation.closure import (
     sphere_directions,
 )
 from ..grids.geometry import Mask, binary, require_same_grid
+from .stray import drop_stray_pieces
 
 #: Directions around an opening the radii are interpolated from.
 NEIGHBOURS = 16
@@ -49,7 +51,7 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     ``open_rays_before``, ``open_rays_after`` (rays through the defect that miss the implant,
     in the openings that are the implant's to close: :func:`_implants_openings`),
     ``open_rays_elsewhere`` (in openings of the skull away from the implant, left alone),
-    ``added_ml``."""
+    ``added_ml``, ``stray_dropped_ml`` (pieces that closed nothing, :mod:`.stray`)."""
     defective = binary(defective, "the defective skull")
     implant = binary(implant, "the implant")
     require_same_grid(defective.grid, implant.grid, "the defective skull", "the implant")
@@ -57,11 +59,13 @@ def close_openings(defective: Mask, implant: Mask, n_rays: int = N_RAYS,
     directions = sphere_directions(n_rays)
     centre = skull_centre(defective)
     defect = defect_directions(defective, directions, centre, face_posterior)
+    implant, stray_ml = drop_stray_pieces(implant, centre, directions[defect])
     covered = ray_hits(implant, centre, directions)
     missing = _implants_openings(defect, covered, directions)
     report = {"open_rays_before": int(missing.sum()), "open_rays_after": int(missing.sum()),
               "open_rays_elsewhere": int((defect & ~covered & ~missing).sum()),
-              "added_ml": 0.0, "method": "radial interpolation of the shell"}
+              "added_ml": 0.0, "stray_dropped_ml": stray_ml,
+              "method": "radial interpolation of the shell"}
     if not missing.any():
         return implant, report
     stage.report(0.1, f"closing {int(missing.sum())} open directions of the implant")

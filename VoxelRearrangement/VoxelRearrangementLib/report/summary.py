@@ -70,6 +70,11 @@ def what_ran(report: dict, options) -> dict:
             ran["tilt"] = (f"the scan's cut is tilted {report['levelled_for_network_deg']:.0f} "
                            "degrees in the volume (a head scanned tilted), so the completion "
                            "saw the skull turned level; every output is on the input's grid")
+        if report.get("straightened_for_network_deg"):
+            ran["turn"] = (f"the head is turned {abs(report['straightened_for_network_deg']):.0f} "
+                           "degrees about the vertical in the volume (its mid-sagittal plane "
+                           "found by symmetry), so the completion saw it straightened; every "
+                           "output is on the input's grid")
     refine = report.get("refine", {})
     if report["method"] == "learned":
         devices["refinement"] = refine.get("device", options.device)
@@ -106,6 +111,7 @@ def run_summary(report: dict, options) -> dict:
         "openings_left": net.get("open_rays_after", 0),
         "openings_elsewhere": net.get("open_rays_elsewhere", 0),
         "openings_added_ml": net.get("added_ml", 0.0),
+        "stray_dropped_ml": net.get("stray_dropped_ml", 0.0),
         "rim_gap_mm": fit["rim_gap_mm"],
         "clearance_mm": fit["clearance_mm"],
         "min_edge_mm": fit["min_edge_mm"],
@@ -218,6 +224,10 @@ def summary_lines(summary: dict) -> List[str]:
             f"Gap at the rim: {facts['rim_gap_mm']} mm (asked: {facts['clearance_mm']} mm; edge "
             f"trimmed to at least {facts['min_edge_mm']} mm)",
         ]
+        if facts.get("stray_dropped_ml"):
+            lines.append(f"Stray: {facts['stray_dropped_ml']} mL of bone the completion added away "
+                         "from the defect (closing none of its directions) was left out of the "
+                         "implant and the skull")
     else:
         skull = summary["skull"]
         lines.append(f"Skull: {skull['volume_ml']} mL, {skull['triangles']} triangles, "
@@ -239,5 +249,7 @@ def summary_lines(summary: dict) -> List[str]:
         lines.append(f"Framing: {ran['framing']}")
     if "tilt" in ran:
         lines.append(f"Tilt: {ran['tilt']}")
+    if "turn" in ran:
+        lines.append(f"Turn: {ran['turn']}")
     lines += [f"Note: {caveat}" for caveat in summary["caveats"]]
     return lines

@@ -43,7 +43,10 @@ class Completion:
     ``reframed`` (True when the volume was cut or padded to SkullFix's framing before it was
     downsampled: :mod:`...grids.framing`; the coarse grid then frames that box) and
     ``levelled_deg`` (the tilt of the scan's cut, degrees, when the network saw the skull on
-    a grid where its cut is level: :mod:`...grids.levelling`; None when it was level)."""
+    a grid where its cut is level: :mod:`...grids.levelling`; None when it was level) and
+    ``straightened_deg`` (the turn of the head about the vertical, degrees, positive when the
+    face is turned to the patient's left, when the network saw it straightened:
+    :mod:`...grids.symmetry`; None when it was straight enough)."""
 
     probability: np.ndarray
     mask: Mask
@@ -54,6 +57,7 @@ class Completion:
     face_logit: Optional[float] = None
     reframed: bool = False
     levelled_deg: Optional[float] = None
+    straightened_deg: Optional[float] = None
 
 
 def load_completion_model(weights: Optional[PathLike] = None, device: str = "cpu"):
@@ -110,7 +114,9 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     padded to that framing first (:func:`...grids.framing.network_framing`), so the network
     sees a skull of the size it was trained on; a skull whose cut is tilted in its volume (a
     head scanned tilted) is shown to the network on a coarse grid where the cut is level
-    (:func:`...grids.levelling.levelling`), and its prediction brought back. The result is
+    (:func:`...grids.levelling.levelling`), and so is a head turned about the vertical, with
+    its mid-sagittal plane along the grid's (the mirror image the network reads is about that
+    plane); its prediction is brought back. The result is
     returned on the coarse grid (of the volume, or of that box) in the input's own axes."""
     stage = Stage(progress, cancel)
     defective = binary(defective, "the defective skull")
@@ -140,7 +146,13 @@ def complete_skull(defective: Mask, weights: Optional[PathLike] = None, device: 
     back = turn.unmask
     return Completion(np.ascontiguousarray(turn.undo(prob)), back(Mask(mask, coarse.ijk_to_lps)),
                       back(coarse), next(model.parameters()).device.type, values, side, logit,
-                      was_reframed, None if level is None else round(level.tilt_deg, 1))
+                      was_reframed, _degrees(level, "tilt_deg"), _degrees(level, "yaw_deg"))
+
+
+def _degrees(level: Optional[Levelling], name: str) -> Optional[float]:
+    """``level``'s tilt or yaw (degrees, one decimal), None when nothing was turned so."""
+    value = 0.0 if level is None else getattr(level, name)
+    return round(value, 1) if value else None
 
 
 def _network_view(canonical: Mask) -> Tuple[Mask, np.ndarray, bool, Optional[Levelling]]:
@@ -148,8 +160,8 @@ def _network_view(canonical: Mask) -> Tuple[Mask, np.ndarray, bool, Optional[Lev
     coarse mask, on which the completion is returned (of the volume, or of the box that frames
     the skull as SkullFix does, ``reframed``: :mod:`...grids.framing`); the downsampling values
     the network is given (float, i, j, k: on that coarse grid, or on ``level.grid`` where the
-    scan's cut is level when it is tilted: :mod:`...grids.levelling`); and the levelling
-    (None when the cut is level)."""
+    scan's cut is level and the head straight when it is tilted or turned:
+    :mod:`...grids.levelling`); and the levelling (None when the head is level and straight)."""
     values, matrix = downsample_with_values(canonical)
     box = network_framing(canonical, values > 0.5)
     if box is not None:
