@@ -14,10 +14,13 @@ from __future__ import annotations
 from typing import Tuple
 
 import numpy as np
+from scipy import ndimage
 
+from .._shared.arrays import box, foreground_bounds
 from ..evaluation.closure import ray_samples
 from ..grids.geometry import Mask
-from .implant import Sparse
+
+_FACES = ndimage.generate_binary_structure(3, 1)
 
 
 def drop_stray_pieces(implant: Mask, centre_mm: np.ndarray, defect_directions: np.ndarray
@@ -25,23 +28,23 @@ def drop_stray_pieces(implant: Mask, centre_mm: np.ndarray, defect_directions: n
     """``(implant, dropped_ml)``: ``implant`` (uint8 0/1) without its face-connected pieces
     that no ray from ``centre_mm`` (world mm) along ``defect_directions`` (n x 3 unit LPS
     vectors) crosses, and their volume (mL); ``implant`` itself when nothing is dropped."""
-    coords = np.argwhere(implant.array)
-    if len(coords) == 0 or len(defect_directions) == 0:
+    bounds = foreground_bounds(implant.array)
+    if bounds is None or len(defect_directions) == 0:
         return implant, 0.0
-    sparse = Sparse(implant.array.shape, np.ones(3, dtype=np.int64))
-    flat = sparse.flat(coords)
-    n, labels = sparse.components(flat)
+    part = box(*bounds)
+    labels, n = ndimage.label(implant.array[part] != 0, _FACES)  # the implant's box only
     if n == 1:
         return implant, 0.0
-    crossed = np.zeros(n, dtype=bool)
+    crossed = np.zeros(n + 1, dtype=bool)
     for _, ijk, inside in ray_samples(implant, centre_mm, defect_directions):
-        at = (ijk[inside] + sparse.pad) @ sparse.strides
-        pos = np.minimum(np.searchsorted(flat, at), len(flat) - 1)
-        crossed[labels[pos[flat[pos] == at]]] = True
-    if not crossed.any() or crossed.all():
+        at = ijk[inside] - bounds[0]
+        at = at[np.all((at >= 0) & (at < labels.shape), axis=1)]
+        crossed[labels[tuple(at.T)]] = True
+    crossed[0] = False  # background
+    if not crossed.any() or crossed[1:].all():
         return implant, 0.0
-    out = np.zeros_like(implant.array, dtype=np.uint8)
-    kept = sparse.coords(flat[crossed[labels]])
-    out[tuple(kept.T)] = 1
-    dropped = (len(flat) - len(kept)) * implant.grid.voxel_volume_mm3 / 1000.0
-    return Mask(out, implant.ijk_to_lps), round(float(dropped), 2)
+    stray = (labels != 0) & ~crossed[labels]
+    out = np.array(implant.array, dtype=np.uint8)
+    out[part][stray] = 0
+    dropped = float(stray.sum()) * implant.grid.voxel_volume_mm3 / 1000.0
+    return Mask(out, implant.ijk_to_lps), round(dropped, 2)
