@@ -21,6 +21,15 @@ def foreground_bounds(array: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarra
     return lo, hi
 
 
+def block_any(array: np.ndarray, factor: int) -> np.ndarray:
+    """Bool volume ``factor`` times coarser along each axis: a block is set when any of its
+    voxels is (thin structures survive; the volume is padded with zeros at its far ends to a
+    multiple of ``factor``)."""
+    padded = np.pad(np.asarray(array, dtype=bool), [(0, (-n) % factor) for n in array.shape])
+    a, b, c = (n // factor for n in padded.shape)
+    return padded.reshape(a, factor, b, factor, c, factor).any(axis=(1, 3, 5))
+
+
 def box(lo: Sequence[int], hi: Sequence[int], margin: Sequence[int] = (0, 0, 0),
         shape: Optional[Sequence[int]] = None) -> Tuple[slice, slice, slice]:
     """Slices of the box ``[lo - margin, hi + margin)``, clipped to ``shape`` when given."""

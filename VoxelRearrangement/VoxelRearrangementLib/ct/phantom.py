@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .._shared.arrays import block_any
 from ..grids.geometry import Image, Mask, binary
 
 #: HU of the tissues of the phantom.
@@ -96,9 +97,7 @@ def _head(bone: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     """Head (scalp, brain, skull) from the bone: on a 4x coarser grid (block maximum, so thin
     bone survives), closed, filled slice by slice along every axis, widened by a 5 mm scalp."""
     f = 4
-    padded = np.pad(bone, [(0, (-n) % f) for n in bone.shape])
-    a, b, c = (n // f for n in padded.shape)
-    small = padded.reshape(a, f, b, f, c, f).any(axis=(1, 3, 5))
+    small = block_any(bone, f)
     closed = ndimage.binary_closing(small, iterations=2)
     filled = np.zeros_like(closed)
     for axis in range(3):

@@ -17,6 +17,8 @@ from typing import Tuple
 import numpy as np
 from scipy import ndimage
 
+from .._shared.arrays import block_any
+
 #: Turns about the vertical searched (degrees either way from the left-right index axis; one
 #: of skullfix-test's 50 heads is turned 42 degrees, the others 11 at most).
 MAX_YAW_DEG = 60.0
@@ -35,10 +37,7 @@ def _distance_map(bone: np.ndarray, spacing: np.ndarray) -> Tuple[np.ndarray, np
     resolution (a 2 x 2 x 2 block is bone when any voxel is) to the nearest bone, and the
     half-resolution spacing (mm). Half resolution: 10x faster, and the score only compares
     planes."""
-    pad = [(0, n % 2) for n in bone.shape]
-    half = np.pad(bone, pad)
-    n = np.array(half.shape) // 2
-    half = half.reshape(n[0], 2, n[1], 2, n[2], 2).any(axis=(1, 3, 5))
+    half = block_any(bone, 2)
     step = 2.0 * spacing
     return ndimage.distance_transform_edt(~half, sampling=step).astype(np.float32), step
 

@@ -43,7 +43,8 @@ DEFAULT_SMOOTHING_MM = 1.75
 #: Default smallest volume (mL) of an extra piece kept besides the largest.
 DEFAULT_MIN_COMPONENT_ML = 1.0
 
-_FACES = ndimage.generate_binary_structure(3, 1)
+#: The 6 face neighbours (and the centre): pieces joined only by an edge or a corner are apart.
+FACE_NEIGHBOURS = ndimage.generate_binary_structure(3, 1)
 _FULL = np.ones((3, 3, 3), dtype=bool)
 
 
@@ -117,7 +118,7 @@ class Sparse:
         from scipy.sparse.csgraph import connected_components
         inside = self._volume(flat)
         rows, cols = [np.arange(len(flat))], [np.arange(len(flat))]
-        for o in self.offsets(_FACES)[:3]:  # half of the 6 neighbours: each edge once
+        for o in self.offsets(FACE_NEIGHBOURS)[:3]:  # half of the 6 neighbours: each edge once
             hit = np.flatnonzero(inside[flat + o])
             rows.append(hit)
             cols.append(np.searchsorted(flat, flat[hit] + o))

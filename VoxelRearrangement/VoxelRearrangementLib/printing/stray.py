@@ -19,8 +19,7 @@ from scipy import ndimage
 from .._shared.arrays import box, foreground_bounds
 from ..evaluation.closure import ray_samples
 from ..grids.geometry import Mask
-
-_FACES = ndimage.generate_binary_structure(3, 1)
+from .implant import FACE_NEIGHBOURS
 
 
 def drop_stray_pieces(implant: Mask, centre_mm: np.ndarray, defect_directions: np.ndarray
@@ -32,7 +31,7 @@ def drop_stray_pieces(implant: Mask, centre_mm: np.ndarray, defect_directions: n
     if bounds is None or len(defect_directions) == 0:
         return implant, 0.0
     part = box(*bounds)
-    labels, n = ndimage.label(implant.array[part] != 0, _FACES)  # the implant's box only
+    labels, n = ndimage.label(implant.array[part] != 0, FACE_NEIGHBOURS)  # the implant's box only
     if n == 1:
         return implant, 0.0
     crossed = np.zeros(n + 1, dtype=bool)
