@@ -13,7 +13,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from .votes import CodeVotes
 TABLE_FORMAT_VERSION = 4
 #: The arrays of a step kept unpacked, memory-mapped, in the cache (see :meth:`StepTables.load`).
 _UNPACKED = ("codes", "indptr", "classes", "ones", "total", "slot_keys", "slot_rows")
+#: The entry arrays that a format-4 file stores as they are unpacked (copied, not decoded).
+_STORED_AS_IS = ("classes", "ones", "total")
 
 
 @dataclass
@@ -65,16 +67,8 @@ class StepTables:
         path = Path(path)
         if not path.is_file():
             raise VoxelRearrangementError(f"{path}: no such vote table")
-        folder = _unpacked_folder(path) if cache else None
-        if folder is not None and (folder / "meta.json").is_file():
-            try:
-                return _mapped(folder)
-            except Exception:
-                pass  # a damaged cache entry: read the file again
-        tables = _read(path)
-        if folder is not None:
-            _unpack(tables, folder)
-        return tables
+        tables = _cached(path, _unpacked_folder(path)) if cache else None
+        return tables if tables is not None else _read(path)
 
     @classmethod
     def merge(cls, tables: Sequence["StepTables"]) -> "StepTables":
@@ -82,30 +76,42 @@ class StepTables:
                    sum(t.n_templates for t in tables))
 
 
-def _read(path: Path) -> StepTables:
-    """The tables of a file (formats 3 and 4), in memory."""
+def _read_steps(path: Path, entries: bool = True) -> Iterator[Tuple[CodeVotes, int]]:
+    """Each step's votes in turn, read from a file (formats 3 and 4) when asked for, so that
+    only one step is in memory at a time, with the file's template count; a clear error
+    naming the file when it is not a vote table. Without ``entries``, a format-4 file's entry
+    arrays (:data:`_STORED_AS_IS`, most of its size) are left unread (None), to be copied
+    from the file as they are (:func:`_unpack`)."""
     try:
         with np.load(path) as z:
             version = int(z["version"])
-            bins = int(z["offset_bins"])
-            steps = []
+            if version not in (3, TABLE_FORMAT_VERSION):
+                raise VoxelRearrangementError(
+                    f"{path}: table format {version}, expected {TABLE_FORMAT_VERSION}")
+            bins, n_templates = int(z["offset_bins"]), int(z["n_templates"])
             for s in (0, 1):
                 if version == 3:
-                    steps.append(CodeVotes.from_keys(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64),
-                                                     z[f"ones{s}"], z[f"total{s}"], bins))
-                elif version == TABLE_FORMAT_VERSION:
-                    steps.append(CodeVotes(
+                    votes = CodeVotes.from_keys(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64),
+                                                z[f"ones{s}"], z[f"total{s}"], bins)
+                else:
+                    votes = CodeVotes(
                         np.cumsum(z[f"code_gaps{s}"], dtype=np.int64).astype(np.int32),
                         np.concatenate([[0], np.cumsum(z[f"counts{s}"], dtype=np.int64)]),
-                        z[f"classes{s}"], z[f"ones{s}"], z[f"total{s}"], bins))
-                else:
-                    raise VoxelRearrangementError(
-                        f"{path}: table format {version}, expected {TABLE_FORMAT_VERSION}")
-            return StepTables(steps, int(z["n_templates"]))
+                        *(z[f"{name}{s}"] if entries else None for name in _STORED_AS_IS),
+                        bins)
+                yield votes, n_templates
     except VoxelRearrangementError:
         raise
     except Exception as exc:
         raise VoxelRearrangementError(f"{path}: not a readable vote table ({exc})") from exc
+
+
+def _read(path: Path) -> StepTables:
+    """The tables of a file, in memory."""
+    steps, n_templates = [], 0
+    for votes, n_templates in _read_steps(path):
+        steps.append(votes)
+    return StepTables(steps, n_templates)
 
 
 def _unpacked_folder(path: Path) -> Optional[Path]:
@@ -116,31 +122,68 @@ def _unpacked_folder(path: Path) -> Optional[Path]:
     return default_cache_dir() / f"table-{key}"
 
 
-def _unpack(tables: StepTables, folder: Path) -> None:
-    """Write ``tables`` (with their hash tables) as plain arrays into ``folder`` (atomically:
-    a temporary folder renamed); an unwritable cache only costs time."""
+def _cached(path: Path, folder: Path) -> Optional[StepTables]:
+    """The tables of ``path`` memory-mapped from its cache ``folder``, unpacked there first
+    when absent or damaged; None when the cache can be neither written nor read."""
+    import shutil
+    if (folder / "meta.json").is_file():
+        try:
+            return _mapped(folder)
+        except Exception:  # a damaged entry: unpacked again
+            shutil.rmtree(folder, ignore_errors=True)
+    if not _unpack(path, folder):
+        return None
+    try:
+        return _mapped(folder)
+    except Exception:
+        return None
+
+
+def _unpack(path: Path, folder: Path) -> bool:
+    """Write the tables of the file ``path`` (with their hash tables) as plain arrays into
+    ``folder``, one step at a time, the entry arrays of a format-4 file streamed from it as
+    they are (the first use's peak memory is a step's codes and hash table), atomically (a
+    temporary folder renamed); False when the cache cannot be written (that only costs time)."""
     import json
     import shutil
     import tempfile
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=folder.parent))
-        for s, votes in enumerate(tables.steps):
+        meta = {"bits": []}
+        for s, (votes, n_templates) in enumerate(_read_steps(path, entries=False)):
             table = votes.code_table()
             arrays = {"codes": votes.codes, "indptr": votes.indptr, "classes": votes.classes,
                       "ones": votes.ones, "total": votes.total, "slot_keys": table.slot_keys,
                       "slot_rows": table.slot_rows}
             for name in _UNPACKED:
-                np.save(tmp / f"{name}{s}.npy", arrays[name])
-        meta = {"n_templates": tables.n_templates, "offset_bins": tables.offset_bins,
-                "bits": [v.code_table().bits for v in tables.steps]}
+                if arrays[name] is None:  # stored as it is unpacked: copied, never in memory
+                    _copy_member(path, f"{name}{s}.npy", tmp / f"{name}{s}.npy")
+                else:
+                    np.save(tmp / f"{name}{s}.npy", arrays[name])
+            meta.update(n_templates=n_templates, offset_bins=votes.offset_bins)
+            meta["bits"].append(table.bits)
+            del votes, table, arrays
         (tmp / "meta.json").write_text(json.dumps(meta))
         try:
             os.replace(tmp, folder)
         except OSError:  # another process unpacked it first
             shutil.rmtree(tmp, ignore_errors=True)
+        return True
     except OSError:
-        pass
+        return False
+
+
+def _copy_member(path: Path, member: str, destination: Path) -> None:
+    """Stream the array file ``member`` of the archive ``path`` to ``destination``."""
+    import shutil
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(member) as source, \
+                open(destination, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise VoxelRearrangementError(f"{path}: not a readable vote table ({exc})") from exc
 
 
 def _mapped(folder: Path) -> StepTables:
