@@ -28,6 +28,7 @@ from VoxelRearrangementLib.learned.completion.data import (  # noqa: E402
     augment_pair,
     cut_defect,
     ignored_region,
+    mirror_total,
     mirrored,
     network_input,
     quantized,
@@ -256,6 +257,12 @@ def test_mirror_image_is_about_the_skulls_own_midplane():
     assert np.array_equal(mirrored(m), a)
     x = network_input(a)
     assert x.shape == (2, 20, 4, 4) and x.dtype == np.float32
+    # the plane given as the mirror's total (i -> total - i): the default is the extent's middle
+    assert mirror_total(a) == 16 and np.array_equal(mirrored(a, 16), m)
+    moved = mirrored(a, 18)  # the plane one voxel further along i
+    assert np.array_equal(moved[7:14], m[5:12]) and moved[:7].sum() == 0
+    assert np.array_equal(network_input(a, 18)[1], moved.astype(np.float32))
+    assert mirror_total(np.zeros_like(a)) is None and not mirrored(np.zeros_like(a)).any()
 
 
 def test_unlabelled_skull_ignores_the_directions_of_its_own_defect():

@@ -230,25 +230,33 @@ def augment_pair(target: np.ndarray, defective: np.ndarray, ignore: np.ndarray,
     return t.astype(np.uint8), (d & t).astype(np.uint8), (i > 0.5).astype(np.uint8)
 
 
-def mirrored(skull: np.ndarray) -> np.ndarray:
-    """``skull`` (axes i, j, k; i left-right; a mask, or downsampling values) mirrored about
-    its mid-sagittal plane, taken as the middle of its extent (values above 0.5) along i
-    (zeros where the mirror falls outside)."""
+def mirror_total(skull: np.ndarray) -> Optional[int]:
+    """The mid-sagittal plane :func:`mirrored` takes, as the ``total`` of the mirror
+    ``i -> total - i``: the middle of the extent of ``skull`` (values above 0.5) along i (None
+    when it is empty)."""
     bounds = foreground_bounds(skull > 0.5)
+    return None if bounds is None else int(bounds[0][0] + bounds[1][0] - 1)
+
+
+def mirrored(skull: np.ndarray, total: Optional[int] = None) -> np.ndarray:
+    """``skull`` (axes i, j, k; i left-right; a mask, or downsampling values) mirrored about
+    its mid-sagittal plane ``i -> total - i`` (default :func:`mirror_total`; zeros where the
+    mirror falls outside)."""
+    total = mirror_total(skull) if total is None else total
     out = np.zeros_like(skull)
-    if bounds is None:
+    if total is None:
         return out
-    total = int(bounds[0][0] + bounds[1][0] - 1)  # i -> total - i
     n = skull.shape[0]
     lo, hi = max(0, total - n + 1), min(n, total + 1)
     out[lo:hi] = skull[total - np.arange(lo, hi)]
     return out
 
 
-def network_input(defective: np.ndarray) -> np.ndarray:
-    """The network's input (2, I, J, K) float32: the defective skull and its mirror image."""
+def network_input(defective: np.ndarray, total: Optional[int] = None) -> np.ndarray:
+    """The network's input (2, I, J, K) float32: the defective skull and its mirror image
+    (about ``i -> total - i``, default :func:`mirror_total`)."""
     d = np.asarray(defective, dtype=np.float32)
-    return np.stack([d, mirrored(d)])
+    return np.stack([d, mirrored(d, total)])
 
 
 def training_sample(case: CoarseCase, rng: np.random.Generator, p_challenge: float = P_CHALLENGE,
