@@ -9,6 +9,9 @@
 #   run(command="bash scripts/train_completion_on_device.sh --resume benchmarks/checkpoints/completion_v3/last.pt
 #                --epochs 400 --max-minutes 8 --lr 3e-4 --kind-weights 0.13,0.17,0.12,0.25,0.08,0.08,0.17",
 #       carry=["benchmarks/out/completion_cache"], timeout_s=600)
+# or a new, wider network (model card: "Wider networks"), e.g.
+#   run(command="bash scripts/train_completion_on_device.sh --width 16,64 --epochs 600 --max-minutes 8",
+#       carry=["benchmarks/out/completion_cache"], timeout_s=600)
 # What travels (the tracked files and the carried cache) must stay under the tool's 64 MiB:
 # about 45 MB tracked plus 19 MB of cache today, so one resumable checkpoint in the repo at a
 # time. Any train-completion option can follow (they are passed on). The SkullFix layout the command

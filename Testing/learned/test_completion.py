@@ -346,6 +346,25 @@ def test_train_command_checkpoints_logs_and_resumes(tmp_path):
         train_completion(data, out, 1, train_cases=["000", "065"], holdout_cases=["002"])
 
 
+def test_the_command_line_trains_a_network_of_the_width_asked(tmp_path):
+    data = fake_skullfix(tmp_path / "data", [skull_like((40, 40, 32 + 2 * k)) for k in range(2)])
+    out = tmp_path / "w.pt"
+    common = ("--data", data, "--train-cases", "000", "--holdout-cases", "001", "--cache",
+              tmp_path / "cache", "--device", "cpu", "--out", out)
+    proc = run_cli("train-completion", *common, "--epochs", "1", "--width", "4,12")
+    assert proc.returncode == 0, proc.stderr
+    config = load_completion_model(out).config
+    assert (config["half"], config["base"], config["inputs"]) == (4, 12, 2)
+    ck = tmp_path / "w_checkpoints" / "last.pt"
+    # a resumed run keeps its width; another width, for it or for --init, is named
+    failed_cleanly(run_cli("train-completion", *common, "--epochs", "2", "--resume", ck,
+                           "--width", "4,16"), "is 4,12 wide, not 4,16")
+    failed_cleanly(run_cli("train-completion", *common, "--epochs", "1", "--init", out),
+                   "is 4,12 wide, not 8,32")
+    proc = run_cli("train-completion", *common, "--epochs", "1", "--width", "4")
+    assert proc.returncode == 2 and "HALF,BASE" in proc.stderr
+
+
 def test_the_kind_weights_decide_which_defects_training_draws(coarse_case, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     only = [0.0] * len(KINDS)

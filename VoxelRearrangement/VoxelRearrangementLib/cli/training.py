@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how often each kind of synthetic defect is drawn, comma-separated in "
                         f"this order: {','.join(KINDS)} (default "
                         f"{','.join(f'{w:g}' for w in KIND_WEIGHTS)})")
+    p.add_argument("--width", type=_width,
+                   help="HALF,BASE: the channels of a new network at half resolution and at 1/4 "
+                        "(2 BASE at 1/8, 4 BASE at 1/16); default 8,32, the bundled network's "
+                        "(a resumed run keeps its checkpoint's)")
     p.add_argument("--input", choices=("masks", "values"),
                    help="what the network sees and predicts: the challenge's 0/1 coarse masks, "
                         "or the downsampling's values (0..1), which keep the bone's surfaces to "
@@ -104,6 +108,16 @@ def _weights(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
 
 
+def _width(text: str) -> tuple:
+    try:
+        half, base = (int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not two whole numbers HALF,BASE: {text!r}") from None
+    if half < 1 or base < 1:
+        raise argparse.ArgumentTypeError(f"the widths must be at least 1: {text!r}")
+    return half, base
+
+
 def set_threads(n: Optional[int]) -> None:
     """``--threads``: torch's CPU threads (untouched when None)."""
     if n is not None:
@@ -133,7 +147,10 @@ def _train_completion(args: argparse.Namespace) -> int:
     history = completion_train.train_completion(
         args.data, args.out, args.epochs, unlabelled_dir=args.unlabelled, unlabelled=unlabelled,
         init=args.init, kind_weights=args.kind_weights,
-        values=None if args.input is None else args.input == "values", **_common(args))
+        values=None if args.input is None else args.input == "values",
+        config=None if args.width is None else dict(completion_train.DEFAULT_CONFIG,
+                                                    half=args.width[0], base=args.width[1]),
+        **_common(args))
     if history:
         best = max(history, key=lambda h: h["dice_restored"])
         print(f"best epoch {best['epoch']}: hold-out Dice {best['dice']:.4f}, restored "

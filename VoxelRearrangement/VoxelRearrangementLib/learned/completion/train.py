@@ -103,6 +103,10 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                      cancel: Optional[Callable[[], bool]] = None) -> List[Dict]:
     """Train (or resume) the completion network; returns the per-epoch history.
 
+    ``config``: the new network's (:class:`.model.CompletionUNet` arguments; default
+    :data:`DEFAULT_CONFIG`); with ``resume`` the checkpoint's is kept, and a ``config`` of
+    another width is an error, as is ``init`` with weights of another width.
+
     ``kind_weights``: how often each of :data:`~.defects.KINDS` is drawn for a synthetic
     defect (non-negative, normalised here; default :data:`~.defects.KIND_WEIGHTS`).
     ``values``: whether the network sees and predicts the downsampling's values instead of
@@ -121,7 +125,7 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
     data_dir, out = Path(data_dir), Path(out)
     device = resolve_device(device)
     kind_weights = _normalised(kind_weights)
-    config = dict(DEFAULT_CONFIG if config is None else config)
+    config = dict(DEFAULT_CONFIG if config is None else config) if resume is None else config
     if unlabelled and unlabelled_dir is None:
         raise VoxelRearrangementError("unlabelled cases need the folder that holds them")
     ckdir, cache = prepare_training(data_dir, train_cases, holdout_cases, epochs, out,
@@ -132,7 +136,12 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
     n_train = len(train_cases)
     train = cases[:n_train] + cases[n_train + len(holdout_cases):]
     if resume is not None:  # a resumed run trains the network of its checkpoint
+        asked = config
         config = dict(read_checkpoint(resume)["config"])
+        if asked is not None and any(asked[k] != config.get(k) for k in ("half", "base")):
+            raise VoxelRearrangementError(
+                f"{resume}: its network is {_width(config)} wide, not {_width(asked)} (a resumed "
+                "run keeps its checkpoint's width)")
         if values is not None and bool(values) != bool(config.get("values", 0)):
             raise VoxelRearrangementError(
                 f"{resume}: its network was trained on {_kind(not values)}, not {_kind(values)}")
@@ -147,6 +156,10 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
 
     def initialize(model) -> None:
         old = load_completion_model(init, "cpu")
+        if any(old.config[k] != model.config[k] for k in ("half", "base")):
+            raise VoxelRearrangementError(
+                f"{init}: its network is {_width(old.config)} wide, not {_width(model.config)} "
+                "(--init starts a network of the same width)")
         model.load_state_dict(widen_inputs(old.state_dict(), model))
 
     task = TrainingTask(
@@ -159,6 +172,10 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
         initialize=initialize if init is not None else None)
     return run_training(task, out, ckdir, epochs, device, resume, seed, lr, config, max_minutes,
                         stage.sub(0.05, 1.0), loader_workers)
+
+
+def _width(config: Dict) -> str:
+    return f"{config.get('half')},{config.get('base')}"
 
 
 def _kind(values: bool) -> str:
