@@ -67,3 +67,5 @@ def test_a_file_that_is_no_table_is_named(tmp_path, monkeypatch, cache):
     np.savez(other, version=4, n_templates=1, offset_bins=4)  # the step arrays missing
     with pytest.raises(VoxelRearrangementError, match="other.npz: not a readable vote table"):
         StepTables.load(other, cache=cache)
+    cached = tmp_path / "cache"
+    assert not cached.exists() or not any(cached.iterdir())  # nothing half-unpacked is left

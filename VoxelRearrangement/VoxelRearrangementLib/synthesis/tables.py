@@ -143,13 +143,17 @@ def _unpack(path: Path, folder: Path) -> bool:
     """Write the tables of the file ``path`` (with their hash tables) as plain arrays into
     ``folder``, one step at a time, the entry arrays of a format-4 file streamed from it as
     they are (the first use's peak memory is a step's codes and hash table), atomically (a
-    temporary folder renamed); False when the cache cannot be written (that only costs time)."""
+    temporary folder renamed, removed when anything fails); False when the cache cannot be
+    written (that only costs time)."""
     import json
     import shutil
     import tempfile
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=folder.parent))
+    except OSError:
+        return False
+    try:
         meta = {"bits": []}
         for s, (votes, n_templates) in enumerate(_read_steps(path, entries=False)):
             table = votes.code_table()
@@ -165,13 +169,16 @@ def _unpack(path: Path, folder: Path) -> bool:
             meta["bits"].append(table.bits)
             del votes, table, arrays
         (tmp / "meta.json").write_text(json.dumps(meta))
-        try:
-            os.replace(tmp, folder)
-        except OSError:  # another process unpacked it first
-            shutil.rmtree(tmp, ignore_errors=True)
-        return True
-    except OSError:
-        return False
+    except BaseException as exc:  # nothing half-written is left in the cache
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            return False
+        raise
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process unpacked it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True
 
 
 def _copy_member(path: Path, member: str, destination: Path) -> None:
