@@ -15,9 +15,13 @@ lookups and writing included), ``run`` and ``complete`` on the bundled defective
 in one and in two processes at once.
 
 Prints a markdown table; writes benchmarks/results/speed.{json,md} and a plot
-(Resources/Screenshots/speed.png; with another ``--out``, all three there).
+(Resources/Screenshots/speed.png; with another ``--out``, all three there). With
+``--workers-only N``, only the two-worker speed-up of the hash method, N times in a row (each
+as above, the machine's own two-process speed-up after it), to judge a target near this
+shared machine's ceiling: writes speed_workers.json in ``--out``.
 
 Usage: python benchmarks/benchmark_speed.py [--data ../shared/data] [--case 060] [--repeats 3]
+       [--workers-only N]
 """
 from __future__ import annotations
 
@@ -73,6 +77,30 @@ def worker_speed_up(coarse, tables, grid, rounds: int) -> dict:
             "machine": machine_parallelism()}
 
 
+def workers_only(args) -> None:
+    """``--workers-only N``: :func:`worker_speed_up` N times on the case, printed and written
+    to speed_workers.json with their median."""
+    truth = read_mask(Path(args.data) / "skullfix" / "complete" / f"{args.case}.nrrd")
+    coarse = downsample(truth)
+    tables = StepTables.load(resource_path(*DEFAULT_TABLES))
+    for workers in (1, 2):  # warm: compiled kernels, the mapped table's pages
+        refine(coarse, "hash", tables=tables, target_grid=truth.grid, workers=workers)
+    runs = []
+    for n in range(args.workers_only):
+        w = worker_speed_up(coarse, tables, truth.grid, 3 * args.repeats)
+        runs.append(w)
+        print(f"run {n + 1}: 2 workers {w['speed_up']:.2f}x one ({w['one_worker_s']:.3f} s against "
+              f"{w['two_workers_s']:.3f} s); the machine: two processes {w['machine']['speed_up']:.2f}x one")
+    ups = [w["speed_up"] for w in runs]
+    print(f"median {np.median(ups):.2f}x, {min(ups):.2f}-{max(ups):.2f}x over {len(ups)} runs "
+          f"({_cpu_name()})")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speed_workers.json").write_text(json.dumps(
+        {"case": args.case, "cpu": _cpu_name(), "runs": runs, "median_speed_up": float(np.median(ups))},
+        indent=1))
+
+
 def best_process(argv, repeats: int) -> dict:
     runs = [process(argv) for _ in range(repeats)]
     return {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
@@ -121,7 +149,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS), help="folder of speed.{json,md} (the plot "
                         "goes to the README's screenshots only for the default folder)")
+    parser.add_argument("--workers-only", type=int, metavar="N",
+                        help="only the hash method's two-worker speed-up, N times in a row")
     args = parser.parse_args()
+    if args.workers_only:
+        return workers_only(args)
     complete = Path(args.data) / "skullfix" / "complete"
     rows = []
 
