@@ -9,8 +9,8 @@ training kind (``learned/completion/defects.py``), completed at 128 x 128 x 64 b
 * ``no flip``: one pass;
 * ``flip + shifts``: also the skull shifted by one coarse voxel either way along each axis
   (zeros shifted in), the predictions shifted back and averaged (14 passes);
-* ``last epoch``: the resumable checkpoint's last epoch (450) instead of the bundled 417;
-* ``weights averaged``: the parameters of 417 and 450 averaged;
+* ``checkpoint's last epoch``: the resumable checkpoint's (450) instead of the bundled 417;
+* ``weights averaged``: the parameters of the two averaged;
 * ``mirror by overlap``: the mirror image about the plane where the skull overlaps its mirror
   most (within 8 half-voxels of the extent's middle) instead of the middle of its extent;
 * ``bundled, threshold T``: the bundled probabilities cut at T.
@@ -127,6 +127,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "completion_variants.json")
     args = ap.parse_args()
+    if args.per_kind < 1:
+        ap.error("--per-kind needs at least 1 defect of each kind")
     import torch
     torch.set_num_threads(args.threads)
     ids = parse_cases(args.cases)
@@ -135,12 +137,14 @@ def main() -> int:
     cases = load_cases(args.data / "skullfix", ids, args.cache)
     bundled = load_completion_model(None, "cpu")
     last = checkpoint_model(CHECKPOINT, bundled)
+    averaged = averaged_model(bundled, last)
+    epoch = read_checkpoint(CHECKPOINT)["epoch"] + 1  # the checkpoint counts from 0
     variants = {
         "bundled": (2, lambda d: complete_coarse(d, bundled)),
         "no flip": (1, lambda d: complete_coarse(d, bundled, flip_average=False)),
         "flip + shifts": (14, lambda d: with_shifts(d, bundled)),
-        "last epoch (450)": (2, lambda d: complete_coarse(d, last)),
-        "weights averaged (417, 450)": (2, lambda d: complete_coarse(d, averaged_model(bundled, last))),
+        f"checkpoint's last epoch ({epoch})": (2, lambda d: complete_coarse(d, last)),
+        f"weights averaged (bundled, {epoch})": (2, lambda d: complete_coarse(d, averaged)),
         "mirror by overlap": (2, lambda d: by_overlap(d, bundled)),
     }
     scores: dict = {}

@@ -152,7 +152,9 @@ def main() -> None:
     parser.add_argument("--workers-only", type=int, metavar="N",
                         help="only the hash method's two-worker speed-up, N times in a row")
     args = parser.parse_args()
-    if args.workers_only:
+    if args.workers_only is not None:
+        if args.workers_only < 1:
+            parser.error("--workers-only needs at least 1 run")
         return workers_only(args)
     complete = Path(args.data) / "skullfix" / "complete"
     rows = []

@@ -1,4 +1,7 @@
 """Vote table files: the unpacked, memory-mapped cache gives exactly the file's tables."""
+import struct
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -38,13 +41,20 @@ def test_the_cached_tables_are_the_files_memory_mapped(table_file, tmp_path, mon
     assert_same(again, in_memory)
 
 
-def test_a_damaged_cache_entry_is_unpacked_again(table_file, tmp_path, monkeypatch):
+@pytest.mark.parametrize("damage", ["truncated array", "no meta.json"])
+def test_a_damaged_cache_entry_is_unpacked_again(table_file, tmp_path, monkeypatch, damage):
     monkeypatch.setenv("VOXELREARRANGEMENT_CACHE", str(tmp_path))
     StepTables.load(table_file)
-    damaged = next(tmp_path.glob("table-*/ones1.npy"))
-    damaged.write_bytes(damaged.read_bytes()[:40])
-    assert_same(StepTables.load(table_file), StepTables.load(table_file, cache=False))
-    assert_same(StepTables.load(table_file), StepTables.load(table_file, cache=False))
+    entry = next(tmp_path.glob("table-*"))
+    size = (entry / "ones1.npy").stat().st_size
+    if damage == "truncated array":
+        (entry / "ones1.npy").write_bytes((entry / "ones1.npy").read_bytes()[:40])
+    else:
+        (entry / "meta.json").unlink()
+    repaired = StepTables.load(table_file)
+    assert isinstance(repaired.steps[1].ones, np.memmap)  # mapped again, not read into memory
+    assert (entry / "ones1.npy").stat().st_size == size and (entry / "meta.json").is_file()
+    assert_same(repaired, StepTables.load(table_file, cache=False))
 
 
 def test_an_unwritable_cache_only_costs_time(table_file, tmp_path, monkeypatch):
@@ -69,3 +79,22 @@ def test_a_file_that_is_no_table_is_named(tmp_path, monkeypatch, cache):
         StepTables.load(other, cache=cache)
     cached = tmp_path / "cache"
     assert not cached.exists() or not any(cached.iterdir())  # nothing half-unpacked is left
+
+
+def test_a_table_damaged_inside_an_array_is_named_and_leaves_no_cache(table_file, tmp_path,
+                                                                     monkeypatch):
+    # the deflate stream of an entry array streamed into the cache (ones1) is damaged at its
+    # start (zlib's "invalid block type"), after step 0 was unpacked
+    monkeypatch.setenv("VOXELREARRANGEMENT_CACHE", str(tmp_path / "cache"))
+    bad = tmp_path / "damaged.npz"
+    data = bytearray(table_file.read_bytes())
+    with zipfile.ZipFile(table_file) as archive:
+        offset = archive.getinfo("ones1.npy").header_offset
+    name_length, extra_length = struct.unpack("<HH", data[offset + 26:offset + 30])
+    start = offset + 30 + name_length + extra_length  # the member's data, after its local header
+    data[start:start + 4] = b"\xff" * 4
+    bad.write_bytes(bytes(data))
+    for cache in (True, False):
+        with pytest.raises(VoxelRearrangementError, match="damaged.npz: not a readable vote table"):
+            StepTables.load(bad, cache=cache)
+    assert not any((tmp_path / "cache").iterdir())  # nothing half-unpacked is left

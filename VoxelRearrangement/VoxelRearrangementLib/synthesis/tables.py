@@ -89,17 +89,16 @@ def _read_steps(path: Path, entries: bool = True) -> Iterator[Tuple[CodeVotes, i
                 raise VoxelRearrangementError(
                     f"{path}: table format {version}, expected {TABLE_FORMAT_VERSION}")
             bins, n_templates = int(z["offset_bins"]), int(z["n_templates"])
-            for s in (0, 1):
+            for s in (0, 1):  # no name holds a step while the next is decoded
                 if version == 3:
-                    votes = CodeVotes.from_keys(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64),
-                                                z[f"ones{s}"], z[f"total{s}"], bins)
+                    yield CodeVotes.from_keys(np.cumsum(z[f"key_gaps{s}"]).astype(np.int64),
+                                              z[f"ones{s}"], z[f"total{s}"], bins), n_templates
                 else:
-                    votes = CodeVotes(
+                    yield CodeVotes(
                         np.cumsum(z[f"code_gaps{s}"], dtype=np.int64).astype(np.int32),
                         np.concatenate([[0], np.cumsum(z[f"counts{s}"], dtype=np.int64)]),
                         *(z[f"{name}{s}"] if entries else None for name in _STORED_AS_IS),
-                        bins)
-                yield votes, n_templates
+                        bins), n_templates
     except VoxelRearrangementError:
         raise
     except Exception as exc:
@@ -129,8 +128,10 @@ def _cached(path: Path, folder: Path) -> Optional[StepTables]:
     if (folder / "meta.json").is_file():
         try:
             return _mapped(folder)
-        except Exception:  # a damaged entry: unpacked again
-            shutil.rmtree(folder, ignore_errors=True)
+        except Exception:
+            pass
+    if folder.exists():  # a damaged entry (an entry is complete once it exists): unpacked again
+        shutil.rmtree(folder, ignore_errors=True)
     if not _unpack(path, folder):
         return None
     try:
@@ -142,7 +143,7 @@ def _cached(path: Path, folder: Path) -> Optional[StepTables]:
 def _unpack(path: Path, folder: Path) -> bool:
     """Write the tables of the file ``path`` (with their hash tables) as plain arrays into
     ``folder``, one step at a time, the entry arrays of a format-4 file streamed from it as
-    they are (the first use's peak memory is a step's codes and hash table), atomically (a
+    they are (the first use's peak memory is about a step's codes and hash table), atomically (a
     temporary folder renamed, removed when anything fails); False when the cache cannot be
     written (that only costs time)."""
     import json
@@ -185,11 +186,12 @@ def _copy_member(path: Path, member: str, destination: Path) -> None:
     """Stream the array file ``member`` of the archive ``path`` to ``destination``."""
     import shutil
     import zipfile
+    import zlib
     try:
         with zipfile.ZipFile(path) as archive, archive.open(member) as source, \
                 open(destination, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
-    except (zipfile.BadZipFile, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as exc:
         raise VoxelRearrangementError(f"{path}: not a readable vote table ({exc})") from exc
 
 
@@ -204,12 +206,6 @@ def _mapped(folder: Path) -> StepTables:
         steps.append(CodeVotes(a["codes"], a["indptr"], a["classes"], a["ones"], a["total"],
                                int(meta["offset_bins"]), table))
     return StepTables(steps, int(meta["n_templates"]))
-
-
-    @classmethod
-    def merge(cls, tables: Sequence["StepTables"]) -> "StepTables":
-        return cls([CodeVotes.merge(t.steps[s] for t in tables) for s in (0, 1)],
-                   sum(t.n_templates for t in tables))
 
 
 def default_tables() -> "StepTables":

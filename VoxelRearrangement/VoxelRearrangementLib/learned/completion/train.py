@@ -125,9 +125,27 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
     data_dir, out = Path(data_dir), Path(out)
     device = resolve_device(device)
     kind_weights = _normalised(kind_weights)
-    config = dict(DEFAULT_CONFIG if config is None else config) if resume is None else config
     if unlabelled and unlabelled_dir is None:
         raise VoxelRearrangementError("unlabelled cases need the folder that holds them")
+    if resume is not None:  # a resumed run trains the network of its checkpoint
+        asked, config = config, dict(read_checkpoint(resume)["config"])
+        if asked is not None and _width(asked) != _width(config):
+            raise VoxelRearrangementError(
+                f"{resume}: its network is {_width(config)} wide, not {_width(asked)} (a resumed "
+                "run keeps its checkpoint's width)")
+        if values is not None and bool(values) != bool(config.get("values", 0)):
+            raise VoxelRearrangementError(
+                f"{resume}: its network was trained on {_kind(not values)}, not {_kind(values)}")
+    else:
+        config = dict(DEFAULT_CONFIG if config is None else config)
+        if values is not None:
+            config["values"] = int(values)
+        start = None if init is None else _width(load_completion_model(init, "cpu").config)
+        if start is not None and start != _width(config):
+            raise VoxelRearrangementError(
+                f"{init}: its network is {start} wide, not {_width(config)} (--init starts a "
+                "network of the same width)")
+    values = bool(config.get("values", 0))
     ckdir, cache = prepare_training(data_dir, train_cases, holdout_cases, epochs, out,
                                     checkpoint_dir, cache_dir)
     stage = Stage(progress, cancel)
@@ -135,19 +153,6 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
                        unlabelled, stage.sub(0.0, 0.05).report)
     n_train = len(train_cases)
     train = cases[:n_train] + cases[n_train + len(holdout_cases):]
-    if resume is not None:  # a resumed run trains the network of its checkpoint
-        asked = config
-        config = dict(read_checkpoint(resume)["config"])
-        if asked is not None and any(asked[k] != config.get(k) for k in ("half", "base")):
-            raise VoxelRearrangementError(
-                f"{resume}: its network is {_width(config)} wide, not {_width(asked)} (a resumed "
-                "run keeps its checkpoint's width)")
-        if values is not None and bool(values) != bool(config.get("values", 0)):
-            raise VoxelRearrangementError(
-                f"{resume}: its network was trained on {_kind(not values)}, not {_kind(values)}")
-    elif values is not None:
-        config["values"] = int(values)
-    values = bool(config.get("values", 0))
     val = validation_set(cases[n_train:n_train + len(holdout_cases)], seed, values)
 
     def sample(index: int, rng: np.random.Generator):
@@ -156,10 +161,6 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
 
     def initialize(model) -> None:
         old = load_completion_model(init, "cpu")
-        if any(old.config[k] != model.config[k] for k in ("half", "base")):
-            raise VoxelRearrangementError(
-                f"{init}: its network is {_width(old.config)} wide, not {_width(model.config)} "
-                "(--init starts a network of the same width)")
         model.load_state_dict(widen_inputs(old.state_dict(), model))
 
     task = TrainingTask(
@@ -175,7 +176,8 @@ def train_completion(data_dir: Path, out: Path, epochs: int, device: str = DEFAU
 
 
 def _width(config: Dict) -> str:
-    return f"{config.get('half')},{config.get('base')}"
+    """``HALF,BASE`` of a network configuration (the model's defaults where not given)."""
+    return f"{config.get('half', DEFAULT_CONFIG['half'])},{config.get('base', DEFAULT_CONFIG['base'])}"
 
 
 def _kind(values: bool) -> str:
