@@ -35,8 +35,8 @@ import numpy as np
 
 from _common import ROOT, SHARED_DATA, parse_cases
 from VoxelRearrangementLib.evaluation.metrics import dice
-from VoxelRearrangementLib.learned.completion.data import (load_cases, mirror_total, network_input,
-                                                           synthetic_sample)
+from VoxelRearrangementLib.learned.completion.data import (load_cases, mirror_total, mirrored,
+                                                           network_input, synthetic_sample)
 from VoxelRearrangementLib.learned.completion.defects import KINDS
 from VoxelRearrangementLib.learned.completion.inference import (_probability, complete_coarse,
                                                                 load_completion_model)
@@ -82,8 +82,8 @@ def overlap_total(skull: np.ndarray) -> int:
     around = mirror_total(skull)
     scores = []
     for total in range(around - OVERLAP_REACH, around + OVERLAP_REACH + 1):
-        mirror = network_input(skull, total)[1] > 0.5
-        scores.append((int(np.count_nonzero(mirror & (skull > 0))), -abs(total - around), total))
+        overlap = np.count_nonzero((mirrored(skull, total) > 0) & (skull > 0))
+        scores.append((int(overlap), -abs(total - around), total))
     return max(scores)[2]
 
 

@@ -28,6 +28,7 @@ from ..evaluation.closure import (
     neighbour_distance,
     ray_groups,
     ray_hits,
+    ray_samples,
     skull_centre,
     sphere_directions,
 )
@@ -112,25 +113,19 @@ def _shell_radii(wall: Mask, centre: np.ndarray, directions: np.ndarray):
     ray (the last run of wall voxels, gaps up to :data:`LAYER_GAP_MM` bridged), NaN where the
     ray meets no wall. Only the outermost layer: where a ray crosses two (the orbital roof
     under the frontal bone, the walls of a sinus), the patch must not fill the space between."""
-    inv = np.linalg.inv(wall.ijk_to_lps)
-    shape = np.array(wall.array.shape)
-    ts = np.arange(0.0, REACH_MM, STEP_MM)
+    ts = np.arange(0.0, REACH_MM, STEP_MM)  # the radii of ray_samples' points
     inner = np.full(len(directions), np.nan)
     outer = np.full(len(directions), np.nan)
     bridge = 2 * int(round(LAYER_GAP_MM / STEP_MM / 2)) + 1
-    for s in range(0, len(directions), 256):
-        pts = centre + directions[s:s + 256, None, :] * ts[None, :, None]
-        ijk = np.rint(pts @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
-        inside = np.all((ijk >= 0) & (ijk < shape), axis=-1)
-        ijk = np.clip(ijk, 0, shape - 1)
+    for s, ijk, inside in ray_samples(wall, centre, directions, STEP_MM, REACH_MM):
         hit = inside & (wall.array[tuple(ijk[..., a] for a in range(3))] != 0)
         hit = ndimage.binary_closing(hit, structure=np.ones((1, bridge)), border_value=0) | hit
         any_hit = hit.any(axis=1)
         starts = hit & ~np.pad(hit, ((0, 0), (1, 0)))[:, :-1]
         first = len(ts) - 1 - np.argmax(starts[:, ::-1], axis=1)  # the start of the last run
         last = len(ts) - 1 - np.argmax(hit[:, ::-1], axis=1)
-        inner[s:s + 256] = np.where(any_hit, ts[first], np.nan)
-        outer[s:s + 256] = np.where(any_hit, ts[last], np.nan)
+        inner[s:s + len(ijk)] = np.where(any_hit, ts[first], np.nan)
+        outer[s:s + len(ijk)] = np.where(any_hit, ts[last], np.nan)
     return inner, outer
 
 
